@@ -1,0 +1,98 @@
+package dev.flightdeck.api.parse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.flightdeck.api.resource.Kind;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * Checks that a JSON Schema cannot express: sums, uniqueness, "one of these two fields".
+ * Runs only on documents that passed their schema, so the shapes are known.
+ */
+final class KindRules {
+
+  /** Model ids that float to whatever the provider ships next: not pinned. */
+  static final Pattern MODEL_ALIAS = Pattern.compile("(?i)(^|[-:/@.])(latest|default|stable|current)$");
+
+  private KindRules() {}
+
+  static void check(Kind kind, JsonNode doc, SourceMap map, Consumer<Diagnostic> out) {
+    JsonNode spec = doc.path("spec");
+    switch (kind) {
+      case AGENT -> agent(spec, map, out);
+      case AGENT_VERSION -> agentVersion(spec, map, out);
+      case ROLLOUT -> { }
+      case EVAL_SUITE -> evalSuite(spec, map, out);
+    }
+  }
+
+  private static void agent(JsonNode spec, SourceMap map, Consumer<Diagnostic> out) {
+    JsonNode routes = spec.path("routes");
+    if (routes.isArray() && !routes.isEmpty()) {
+      int sum = 0;
+      boolean allWeightsValid = true;
+      Set<String> versions = new HashSet<>();
+      for (int i = 0; i < routes.size(); i++) {
+        JsonNode r = routes.get(i);
+        allWeightsValid &= r.path("weight").canConvertToInt() && r.path("weight").isIntegralNumber();
+        sum += r.path("weight").asInt();
+        String v = r.path("version").asText();
+        if (!versions.add(v)) {
+          out.accept(map.at("spec.routes[" + i + "].version",
+              "version \"" + v + "\" appears in more than one route; expected each version once"));
+        }
+      }
+      if (allWeightsValid && sum != 100) {
+        out.accept(map.at("spec.routes", "expected weights that add up to 100, got " + sum));
+      }
+    }
+    unique(spec.path("rules"), "name", "spec.rules", map, out);
+  }
+
+  private static void agentVersion(JsonNode spec, SourceMap map, Consumer<Diagnostic> out) {
+    boolean endpoints = spec.path("endpoints").size() > 0;
+    boolean run = spec.has("run");
+    if (!endpoints && !run) {
+      out.accept(map.at("spec", "expected endpoints (where it runs) or run (a command to start it), got neither"));
+    }
+    boolean aliasesAllowed = spec.path("allowModelAliases").asBoolean(false);
+    JsonNode models = spec.path("models");
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < models.size(); i++) {
+      String id = models.get(i).path("id").asText();
+      String provider = models.get(i).path("provider").asText("openai");
+      String path = "spec.models[" + i + "].id";
+      if (!seen.add(provider + "/" + id)) {
+        out.accept(map.at(path, "model \"" + id + "\" is listed twice"));
+      }
+      if (!aliasesAllowed && MODEL_ALIAS.matcher(id).find()) {
+        out.accept(map.at(path, "expected a pinned model id such as gpt-4o-2024-08-06, got the alias \""
+            + id + "\" (set spec.allowModelAliases: true to accept aliases)"));
+      }
+    }
+  }
+
+  private static void evalSuite(JsonNode spec, SourceMap map, Consumer<Diagnostic> out) {
+    if (!spec.has("cases") && !spec.has("casesFrom")) {
+      out.accept(map.at("spec", "expected cases (inline) or casesFrom (a file), got neither"));
+    }
+    unique(spec.path("cases"), "name", "spec.cases", map, out);
+  }
+
+  private static void unique(JsonNode array, String field, String path, SourceMap map, Consumer<Diagnostic> out) {
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < array.size(); i++) {
+      String v = array.get(i).path(field).asText();
+      if (!seen.add(v)) {
+        out.accept(map.at(path + "[" + i + "]." + field, "\"" + v + "\" is used twice; expected unique names"));
+      }
+    }
+  }
+
+  static List<String> pinnedModels(JsonNode spec) {
+    return spec.path("models").findValuesAsText("id");
+  }
+}
