@@ -20,6 +20,11 @@ public final class SourceMap {
     this.source = source;
   }
 
+  /** A map with no positions, for resources that did not come from a file (API calls). */
+  public static SourceMap none(String source) {
+    return new SourceMap(source);
+  }
+
   /** The file name this map belongs to. */
   public String source() {
     return source;
