@@ -62,7 +62,16 @@ public final class ResourceStore {
    * @throws ConflictException on a stale resourceVersion or a changed AgentVersion spec
    */
   public List<ApplyResult> apply(List<ParsedResource> batch, Principal who, boolean dryRun) {
-    List<ApplyResult> results = db.inTransaction("apply", tx -> {
+    return write(batch, who, dryRun, false);
+  }
+
+  /** Like {@link #apply}, but fails with a conflict when any resource of the batch already exists. */
+  public List<ApplyResult> create(List<ParsedResource> batch, Principal who) {
+    return write(batch, who, false, true);
+  }
+
+  private List<ApplyResult> write(List<ParsedResource> batch, Principal who, boolean dryRun, boolean createOnly) {
+    List<ApplyResult> results = db.inTransaction(createOnly ? "create" : "apply", tx -> {
       lockWriters(tx);
       Overlay lookup = new Overlay(tx);
       Map<String, Optional<Resource>> current = new LinkedHashMap<>();
@@ -77,7 +86,9 @@ public final class ResourceStore {
         Resource r = p.resource();
         Optional<Resource> cur = current.get(r.ref());
         long sent = r.metadata().resourceVersion();
-        if (sent > 0 && cur.isEmpty()) {
+        if (createOnly && cur.isPresent()) {
+          conflicts.add(r.ref() + " already exists; change it with PUT or apply");
+        } else if (sent > 0 && cur.isEmpty()) {
           conflicts.add(r.ref() + ": you sent resourceVersion " + sent + " but it no longer exists (deleted since you read it)");
         } else if (sent > 0 && cur.get().metadata().resourceVersion() != sent) {
           conflicts.add(r.ref() + " was changed since you read it: you sent resourceVersion " + sent

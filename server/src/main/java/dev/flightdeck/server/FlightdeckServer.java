@@ -1,0 +1,104 @@
+package dev.flightdeck.server;
+
+import dev.flightdeck.server.http.ApiServer;
+import dev.flightdeck.server.observability.ServerMetrics;
+import dev.flightdeck.store.Database;
+import dev.flightdeck.store.audit.AuditLog;
+import dev.flightdeck.store.resource.ResourceStore;
+import dev.flightdeck.store.token.IssuedToken;
+import dev.flightdeck.store.token.TokenStore;
+import java.time.Clock;
+import java.util.Optional;
+
+/**
+ * One Flightdeck process with the api role (the gateway and controller roles join it in later
+ * releases): opens the store, issues the first admin token on first start, and serves the API.
+ */
+public final class FlightdeckServer implements AutoCloseable {
+
+  private static final System.Logger LOG = System.getLogger(FlightdeckServer.class.getName());
+
+  private final Database db;
+  private final AuditLog audit;
+  private final ResourceStore resources;
+  private final TokenStore tokens;
+  private final ServerMetrics metrics;
+  private final ApiServer api;
+  private final Optional<IssuedToken> initialAdmin;
+  private final String host;
+  private final int port;
+
+  private FlightdeckServer(ServerOptions options) {
+    Clock clock = Clock.systemUTC();
+    this.metrics = new ServerMetrics();
+    this.db = Database.open(options.databaseUrl(), options.dataDir());
+    try {
+      db.onTiming(metrics::storeOperation);
+      this.audit = AuditLogs.open(db, options.dataDir());
+      this.resources = new ResourceStore(db, audit, clock);
+      this.tokens = new TokenStore(db, audit, clock);
+      this.initialAdmin = tokens.bootstrapAdmin();
+      this.api = new ApiServer(db, resources, tokens, metrics, routes -> AuditLogs.routes(routes, audit));
+      this.host = options.host();
+      this.port = api.start(options.host(), options.port());
+    } catch (RuntimeException e) {
+      db.close();
+      throw e;
+    }
+    LOG.log(System.Logger.Level.INFO, "Flightdeck API listening on {0} ({1})", url(), db.description());
+  }
+
+  /** Starts a server; it runs until {@link #close()}. */
+  public static FlightdeckServer start(ServerOptions options) {
+    return new FlightdeckServer(options);
+  }
+
+  /** The port the API listens on. */
+  public int port() {
+    return port;
+  }
+
+  /** The API's base URL, e.g. {@code http://127.0.0.1:7070}. */
+  public String url() {
+    String h = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+    return "http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + port;
+  }
+
+  /** The admin token issued at this first start, if this was the first start. Shown once. */
+  public Optional<IssuedToken> initialAdminToken() {
+    return initialAdmin;
+  }
+
+  /** The resource store (for embedding and tests). */
+  public ResourceStore resources() {
+    return resources;
+  }
+
+  /** The token store (for embedding and tests). */
+  public TokenStore tokens() {
+    return tokens;
+  }
+
+  /** The audit log (for embedding and tests). */
+  public AuditLog audit() {
+    return audit;
+  }
+
+  /** The database (for embedding and tests). */
+  public Database database() {
+    return db;
+  }
+
+  /** The API's routes as {@code METHOD path}. */
+  public java.util.List<String> routes() {
+    return api.routes();
+  }
+
+  @Override
+  public void close() {
+    api.close();
+    audit.close();
+    db.close();
+    metrics.close();
+  }
+}
