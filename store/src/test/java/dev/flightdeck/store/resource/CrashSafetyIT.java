@@ -84,8 +84,9 @@ class CrashSafetyIT {
         assertThat(last.resource().toJson()).isEqualTo(a.toJson());
         assertThat(last.revision()).isEqualTo(a.metadata().resourceVersion());
       }
-      // A printed round was committed; the kill may have landed after one more commit.
-      assertThat(round).isBetween(lastPrinted, lastPrinted + 1);
+      // Every round the child reported as committed is durable; it may have committed more
+      // between the last line we read and the kill.
+      assertThat(round).isGreaterThanOrEqualTo(lastPrinted);
       if (db.dialect() == Dialect.SQLITE) {
         String check = db.read("integrity", tx -> {
           try (var rs = tx.connection().createStatement().executeQuery("PRAGMA integrity_check")) {
