@@ -38,6 +38,18 @@ class ResourceReaderTest {
   }
 
   @Test
+  void theBrokenExampleInTheDocsFailsExactlyAsDocumented() throws Exception {
+    String name = "docs/examples/broken-agent.yaml";
+    String text = Files.readString(Path.of("..", name));
+    String doc = Files.readString(Path.of("..", "docs", "resources.md"));
+    List<String> got = errors(name, text);
+    assertThat(got).hasSize(3);
+    for (String line : got) {
+      assertThat(doc).as("docs/resources.md shows " + line).contains(line);
+    }
+  }
+
+  @Test
   void reportsWrongTypeWithLineColumnPathAndExpectation() {
     String yaml = """
         apiVersion: flightdeck.dev/v1alpha1
