@@ -2,18 +2,17 @@ package dev.flightdeck.server;
 
 import dev.flightdeck.store.Database;
 import dev.flightdeck.store.audit.AuditLog;
-import io.javalin.config.RoutesConfig;
 import java.nio.file.Path;
 
-/** Opens the audit log and mounts its API (kept apart so the audit API can grow on its own). */
+/** Where the server keeps its audit signing key. */
 final class AuditLogs {
+
+  /** The key file's name in the data directory. */
+  static final String KEY_FILE = "audit-signing.key";
 
   private AuditLogs() {}
 
   static AuditLog open(Database db, Path dataDir) {
-    return new AuditLog(db);
-  }
-
-  static void routes(RoutesConfig routes, AuditLog audit) {
+    return AuditLog.open(db, dataDir.resolve(KEY_FILE));
   }
 }

@@ -38,7 +38,7 @@ public final class FlightdeckServer implements AutoCloseable {
       this.resources = new ResourceStore(db, audit, clock);
       this.tokens = new TokenStore(db, audit, clock);
       this.initialAdmin = tokens.bootstrapAdmin();
-      this.api = new ApiServer(db, resources, tokens, metrics, routes -> AuditLogs.routes(routes, audit));
+      this.api = new ApiServer(db, resources, tokens, audit, metrics);
       this.host = options.host();
       this.port = api.start(options.host(), options.port());
     } catch (RuntimeException e) {

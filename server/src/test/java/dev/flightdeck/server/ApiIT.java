@@ -266,6 +266,33 @@ class ApiIT {
   }
 
   @Test
+  void everyChangeIsAuditedAndTheLogVerifiesExportsAndCatchesTampering() throws Exception {
+    start(Dialect.SQLITE);
+    admin.applyFiles("examples/support-triage.yaml", example("support-triage.yaml"));
+    admin.postJson("/api/v1/tokens", "{\"name\":\"ci\",\"role\":\"operator\"}");
+    JsonNode entries = admin.get("/api/v1/audit").json().path("items");
+    assertThat(entries).extracting(e -> e.path("action").asText() + " " + e.path("resource").asText()).containsExactly(
+        "token.create token/admin", "resource.create agent/support-triage",
+        "resource.create agentversion/support-triage-v1", "resource.create agentversion/support-triage-v2",
+        "token.create token/ci");
+    assertThat(entries.get(1).path("principal").asText()).isEqualTo("token:admin");
+    assertThat(entries.get(1).path("after").asText()).startsWith("sha256:");
+    assertThat(admin.send("POST", "/api/v1/audit/verify", null, null).json().path("ok").asBoolean()).isTrue();
+
+    ApiClient.Response export = admin.get("/api/v1/audit/export");
+    assertThat(export.contentType()).startsWith("application/x-ndjson");
+    var key = dev.flightdeck.api.audit.AuditExport.publicKey(admin.get("/api/v1/audit/key").json().path("publicKey").asText());
+    assertThat(dev.flightdeck.api.audit.AuditExport.verify(
+        new java.io.ByteArrayInputStream(export.body().getBytes(StandardCharsets.UTF_8)), Optional.of(key)).ok()).isTrue();
+
+    server.database().inTransaction("tamper", tx -> tx.connection().createStatement()
+        .executeUpdate("UPDATE fd_audit_entry SET principal = 'token:nobody' WHERE seq = 3"));
+    JsonNode report = admin.send("POST", "/api/v1/audit/verify", null, null).json();
+    assertThat(report.path("ok").asBoolean()).isFalse();
+    assertThat(report.path("firstBad").path("seq").asLong()).isEqualTo(3);
+  }
+
+  @Test
   void firstAdminTokenIsIssuedOnceAndStoredOnlyAsAHash() throws Exception {
     start(Dialect.SQLITE);
     String secret = server.initialAdminToken().orElseThrow().secret();

@@ -5,6 +5,7 @@ import dev.flightdeck.api.auth.Role;
 import dev.flightdeck.api.parse.ResourceReader;
 import dev.flightdeck.server.observability.ServerMetrics;
 import dev.flightdeck.store.Database;
+import dev.flightdeck.store.audit.AuditLog;
 import dev.flightdeck.store.resource.ResourceStore;
 import dev.flightdeck.store.token.ApiToken;
 import dev.flightdeck.store.token.TokenStore;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Consumer;
 
 /**
  * The REST API on Javalin (Jetty 12, virtual threads). Every route declares its {@link Access};
@@ -32,8 +32,7 @@ public final class ApiServer implements AutoCloseable {
   private final WatchApi watch;
 
   /** Builds the API over the stores; call {@link #start} to listen. */
-  public ApiServer(Database db, ResourceStore resources, TokenStore tokens, ServerMetrics metrics,
-      Consumer<io.javalin.config.RoutesConfig> extraRoutes) {
+  public ApiServer(Database db, ResourceStore resources, TokenStore tokens, AuditLog audit, ServerMetrics metrics) {
     ResourceReader reader = new ResourceReader();
     this.watch = new WatchApi(resources);
     this.app = Javalin.create(config -> {
@@ -47,8 +46,8 @@ public final class ApiServer implements AutoCloseable {
       new SystemApi(db, metrics).register(config.routes);
       new ResourceApi(resources, reader).register(config.routes);
       new TokenApi(tokens).register(config.routes);
+      new AuditApi(audit).register(config.routes);
       watch.register(config.routes);
-      extraRoutes.accept(config.routes);
     });
   }
 
