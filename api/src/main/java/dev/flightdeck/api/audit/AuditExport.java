@@ -45,6 +45,7 @@ public final class AuditExport {
     /** Starts an export with the keys that signed its checkpoints. */
     public Writer(OutputStream out, Map<String, PublicKey> keys) throws IOException {
       g = JSON.createGenerator(out);
+      g.setRootValueSeparator(null); // lines are ended explicitly below
       g.writeStartObject();
       g.writeStringField("format", FORMAT);
       g.writeNumberField("version", 1);

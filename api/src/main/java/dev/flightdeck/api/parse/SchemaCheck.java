@@ -32,7 +32,13 @@ final class SchemaCheck {
   private final Map<String, JsonNode> rawSchemas = new java.util.concurrent.ConcurrentHashMap<>();
 
   SchemaCheck() {
-    JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+    // x-expected is our annotation: the words used for "expected ..." in messages.
+    com.networknt.schema.JsonMetaSchema meta = com.networknt.schema.JsonMetaSchema
+        .builder(com.networknt.schema.JsonMetaSchema.getV202012())
+        .keyword(new com.networknt.schema.NonValidationKeyword("x-expected"))
+        .build();
+    JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
+        b -> b.metaSchema(meta));
     SchemaValidatorsConfig config = SchemaValidatorsConfig.builder()
         .pathType(PathType.JSON_POINTER)
         .typeLoose(false)

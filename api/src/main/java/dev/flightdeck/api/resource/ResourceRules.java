@@ -147,6 +147,6 @@ public final class ResourceRules {
   }
 
   private static String shortDigest(String digest) {
-    return digest.length() > 19 ? digest.substring(0, 19) + "…" : digest;
+    return digest.length() > 19 ? digest.substring(0, 19) + "..." : digest;
   }
 }

@@ -18,6 +18,9 @@ import java.util.logging.Logger;
  */
 public final class LogSetup {
 
+  /** JUL holds loggers weakly: keep the ones whose level we set, or the setting is lost. */
+  private static final java.util.List<Logger> QUIETED = new java.util.ArrayList<>();
+
   private LogSetup() {}
 
   /** Installs the handler; {@code json} selects JSON lines. */
@@ -30,7 +33,9 @@ public final class LogSetup {
     root.addHandler(handler);
     root.setLevel(level);
     for (String noisy : new String[] {"org.eclipse.jetty", "com.zaxxer.hikari", "org.flywaydb", "io.javalin"}) {
-      Logger.getLogger(noisy).setLevel(Level.WARNING);
+      Logger l = Logger.getLogger(noisy);
+      l.setLevel(Level.WARNING);
+      QUIETED.add(l);
     }
   }
 

@@ -101,7 +101,7 @@ public final class ResourceStore {
         throw new InvalidResourceException(problems);
       }
       if (!conflicts.isEmpty()) {
-        throw new ConflictException(String.join("; ", conflicts));
+        throw new ConflictException(String.join("\n", conflicts));
       }
       List<ApplyResult> out = new ArrayList<>();
       List<AuditEvent> events = new ArrayList<>();
@@ -329,7 +329,7 @@ public final class ResourceStore {
   }
 
   private Instant now() {
-    return clock.instant();
+    return clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
   }
 
   /** The stored state inside the transaction, with the batch being applied laid over it. */

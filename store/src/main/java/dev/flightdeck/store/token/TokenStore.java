@@ -105,7 +105,7 @@ public final class TokenStore {
   /** Revokes a token at once. @throws NotFoundException when no token has that id */
   public ApiToken revoke(String id, Principal by) {
     return db.inTransaction("revoke token", tx -> {
-      Instant now = clock.instant();
+      Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
       try (PreparedStatement ps = tx.connection().prepareStatement(
           "UPDATE fd_api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")) {
         ps.setString(1, now.toString());
@@ -125,7 +125,7 @@ public final class TokenStore {
     byte[] raw = new byte[32];
     RANDOM.nextBytes(raw);
     String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
-    ApiToken t = new ApiToken(UUID.randomUUID().toString(), name, role, clock.instant(), by.name(), Optional.empty());
+    ApiToken t = new ApiToken(UUID.randomUUID().toString(), name, role, clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), by.name(), Optional.empty());
     try (PreparedStatement ps = tx.connection().prepareStatement(
         "INSERT INTO fd_api_token (id, name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, t.id());

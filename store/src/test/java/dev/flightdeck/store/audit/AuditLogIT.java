@@ -188,6 +188,7 @@ class AuditLogIT {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     audit.export(out);
     String export = out.toString(StandardCharsets.UTF_8);
+    assertThat(export.lines()).allSatisfy(l -> assertThat(l).startsWith("{\"").endsWith("}"));
     VerifyReport ok = AuditExport.verify(new ByteArrayInputStream(out.toByteArray()), Optional.of(audit.publicKey()));
     assertThat(ok.ok()).as(ok.toString()).isTrue();
     assertThat(ok.entries()).isEqualTo(30);
