@@ -1,0 +1,169 @@
+package dev.flightdeck.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flightdeck.server.FlightdeckServer;
+import dev.flightdeck.server.ServerOptions;
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI against a real server over loopback: the README's tour, as a test. */
+class CliIT {
+
+  @TempDir Path dir;
+  private FlightdeckServer server;
+  private String token;
+
+  record Run(int code, String out, String err) {}
+
+  @BeforeEach
+  void start() {
+    server = FlightdeckServer.start(ServerOptions.embedded(dir.resolve("data")));
+    token = server.initialAdminToken().orElseThrow().secret();
+    Connection.env = Map.of("FLIGHTDECK_SERVER", server.url(), "FLIGHTDECK_TOKEN", token);
+    Connection.home = dir.resolve("home");
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    Connection.env = System.getenv();
+  }
+
+  private static Run cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  private static String examples() {
+    return Path.of("..", "examples").toString();
+  }
+
+  @Test
+  void appliesTheExamplesFolder_andGetsDescribesAndShowsHistory() {
+    Run apply = cli("apply", "-f", examples());
+    assertThat(apply.code()).as(apply.err()).isZero();
+    assertThat(apply.out()).contains("agent/support-triage created", "agentversion/support-triage-v1 created",
+        "rollout/support-triage-v2 created", "evalsuite/support-triage-golden created");
+    assertThat(cli("apply", "-f", examples()).out()).contains("agent/support-triage unchanged");
+
+    Run get = cli("get", "agents");
+    assertThat(get.out()).containsPattern("NAME\\s+ROUTES\\s+OWNER\\s+AGE")
+        .contains("support-triage-v1:90,support-triage-v2:10");
+    assertThat(cli("get", "av", "-l", "team=support", "-o", "name").out())
+        .isEqualTo("agentversion/support-triage-v1\nagentversion/support-triage-v2\n");
+    assertThat(cli("get", "agent/support-triage", "-o", "yaml").out()).contains("kind: Agent", "weight: 90");
+    assertThat(cli("get", "agent", "support-triage", "-o", "json").out()).contains("\"kind\" : \"Agent\"");
+    assertThat(cli("describe", "agent", "support-triage").out()).contains("Labels:            team=support", "History (latest 1 of 1)");
+    assertThat(cli("history", "agent/support-triage").out()).containsPattern("\\d+\\s+CREATED\\s+token:admin");
+  }
+
+  @Test
+  void appliesFromStdin_andReportsConflictsAndMissingThingsWithExitOne() {
+    cli("apply", "-f", examples());
+    ApplyCommand.stdin = new ByteArrayInputStream(readExample().replace("weight: 90", "weight: 50")
+        .replace("weight: 10", "weight: 50").getBytes(StandardCharsets.UTF_8));
+    try {
+      assertThat(cli("apply", "-f", "-").out()).contains("agent/support-triage configured");
+    } finally {
+      ApplyCommand.stdin = System.in;
+    }
+    assertThat(cli("history", "agent", "support-triage").out()).contains("UPDATED");
+    Run immutable = cli("apply", "-f", write("v.yaml", readExample().replace("gpt-4o-mini-2024-07-18", "gpt-4o-2025-01-01")).toString());
+    assertThat(immutable.code()).isEqualTo(ExitCodes.FAILED);
+    assertThat(immutable.err()).contains("agentversion/support-triage-v1 is immutable");
+    assertThat(cli("get", "agent/nope").code()).isEqualTo(ExitCodes.FAILED);
+    Run refused = cli("delete", "agent", "support-triage");
+    assertThat(refused.code()).isEqualTo(ExitCodes.FAILED);
+    assertThat(refused.err()).contains("still referred to by");
+    assertThat(cli("delete", "rollout/support-triage-v2").out()).isEqualTo("rollout/support-triage-v2 deleted\n");
+  }
+
+  @Test
+  void brokenFilesPrintEveryErrorWithPositionAndExitTwo() {
+    Run r = cli("apply", "-f", Path.of("..", "docs", "examples", "broken-agent.yaml").toString());
+    assertThat(r.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(r.err()).contains("broken-agent.yaml:10:15: spec.routes[0].weight: expected an integer 0..100, got \"ten\"")
+        .contains("broken-agent.yaml:11:3: spec.ownr: unknown field; did you mean \"owner\"?");
+    assertThat(cli("get", "agnets").code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(cli("get", "--bogus-flag", "agents").code()).isEqualTo(ExitCodes.INVALID);
+  }
+
+  @Test
+  void authFailuresExitFour_andAnUnreachableServerExitsThree() {
+    Connection.env = Map.of("FLIGHTDECK_SERVER", server.url());
+    Run noToken = cli("get", "agents");
+    assertThat(noToken.code()).isEqualTo(ExitCodes.AUTH);
+    assertThat(noToken.err()).contains("missing Authorization header").contains("flightdeck login");
+    assertThat(cli("get", "agents", "--token", "fd_wrong").code()).isEqualTo(ExitCodes.AUTH);
+    Run down = cli("get", "agents", "--server", "http://127.0.0.1:1", "--token", token);
+    assertThat(down.code()).isEqualTo(ExitCodes.UNREACHABLE);
+    assertThat(down.err()).contains("cannot reach the Flightdeck server at http://127.0.0.1:1");
+  }
+
+  @Test
+  void tokensAndLogin() throws Exception {
+    Run created = cli("token", "create", "ci", "--role", "viewer");
+    assertThat(created.code()).isZero();
+    String viewer = created.out().lines().reduce((a, b) -> b).orElseThrow();
+    assertThat(viewer).startsWith("fd_");
+    Run login = cli("login", "--server", server.url(), "--token", viewer);
+    assertThat(login.out()).contains("as token:ci (viewer)");
+    Connection.env = Map.of();
+    assertThat(cli("whoami").out()).isEqualTo("token:ci (viewer)\n");
+    assertThat(cli("apply", "-f", examples()).code()).isEqualTo(ExitCodes.AUTH);
+    assertThat(cli("token", "list", "--token", token).out()).contains("ci", "viewer");
+  }
+
+  @Test
+  void auditVerifiesOnTheServer_exportsAndVerifiesOfflineWithAPinnedKey() throws Exception {
+    cli("apply", "-f", examples());
+    assertThat(cli("audit", "verify").out()).startsWith("ok: ");
+    Path export = dir.resolve("audit.jsonl");
+    assertThat(cli("audit", "export", "-o", export.toString()).code()).isZero();
+    Path key = write("key.txt", cli("audit", "key").out());
+    Run offline = cli("audit", "verify", "--file", export.toString(), "--public-key", key.toString());
+    assertThat(offline.code()).as(offline.err()).isZero();
+    assertThat(offline.out()).startsWith("ok: 6 entries");
+
+    Files.writeString(export, Files.readString(export).replace("\"resource\":\"agent/support-triage\"", "\"resource\":\"agent/other\""));
+    Run tampered = cli("audit", "verify", "--file", export.toString(), "--public-key", key.toString());
+    assertThat(tampered.code()).isEqualTo(ExitCodes.FAILED);
+    assertThat(tampered.out()).contains("TAMPERED at entry");
+  }
+
+  @Test
+  void helpListsExitCodes_andCompletionPrintsAScript() {
+    assertThat(cli("--help").out()).contains("Exit codes:", "3  the server could not be reached", "apply", "history");
+    assertThat(cli("completion", "bash").out()).contains("complete -F");
+  }
+
+  private Path write(String name, String text) {
+    try {
+      Path p = dir.resolve(name);
+      Files.writeString(p, text);
+      return p;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static String readExample() {
+    try {
+      return Files.readString(Path.of("..", "examples", "support-triage.yaml"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
