@@ -1,6 +1,5 @@
 package dev.flightdeck.api.audit;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -82,7 +81,11 @@ public final class AuditChain {
 
   private static void field(MessageDigest md, String s) {
     byte[] b = s.getBytes(StandardCharsets.UTF_8);
-    md.update(ByteBuffer.allocate(4).putInt(b.length).array());
+    int n = b.length;
+    md.update((byte) (n >>> 24));
+    md.update((byte) (n >>> 16));
+    md.update((byte) (n >>> 8));
+    md.update((byte) n);
     md.update(b);
   }
 }

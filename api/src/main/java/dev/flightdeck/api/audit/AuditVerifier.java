@@ -20,11 +20,19 @@ import java.util.TreeMap;
  */
 public final class AuditVerifier {
 
+  /** Entries handed to the checking thread at a time. */
+  private static final int BATCH = 4096;
+  /** Batches in flight at most: bounds memory when reading outpaces hashing. */
+  private static final int IN_FLIGHT = 4;
+
   private final TreeMap<Long, Checkpoint> checkpoints = new TreeMap<>();
   private long expectedSeq = 1;
   private String lastHash = AuditChain.GENESIS;
   private long verified;
-  private Optional<VerifyReport.Finding> firstBad = Optional.empty();
+  private volatile Optional<VerifyReport.Finding> firstBad = Optional.empty();
+  private java.util.List<AuditEntry> batch = new java.util.ArrayList<>(BATCH);
+  private final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(IN_FLIGHT);
+  private java.util.concurrent.ExecutorService checker;
 
   private AuditVerifier(List<Checkpoint> cps, Map<String, PublicKey> keys, Optional<PublicKey> trusted) {
     Optional<String> trustedId = trusted.map(k -> AuditChain.keyId(k.getEncoded()));
@@ -58,8 +66,51 @@ public final class AuditVerifier {
     return m;
   }
 
-  /** Checks the next entry; returns false once a problem was found (later entries are not checked). */
+  /**
+   * Takes the next entry (in sequence order); returns false once a problem was found, after which
+   * later entries are not checked. Entries are checked in batches on a second thread, in order,
+   * so that reading the next entries (database rows, JSON lines) overlaps with hashing these;
+   * {@link #finish} waits for the last batch.
+   */
   public boolean accept(AuditEntry e) {
+    if (firstBad.isPresent()) {
+      return false;
+    }
+    batch.add(e);
+    if (batch.size() == BATCH) {
+      submit();
+    }
+    return true;
+  }
+
+  private void submit() {
+    if (batch.isEmpty()) {
+      return;
+    }
+    if (checker == null) {
+      checker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "flightdeck-audit-verifier");
+        t.setDaemon(true);
+        return t;
+      });
+    }
+    java.util.List<AuditEntry> work = batch;
+    batch = new java.util.ArrayList<>(BATCH);
+    inFlight.acquireUninterruptibly();
+    checker.execute(() -> {
+      try {
+        for (AuditEntry e : work) {
+          if (!check(e)) {
+            break;
+          }
+        }
+      } finally {
+        inFlight.release();
+      }
+    });
+  }
+
+  private boolean check(AuditEntry e) {
     if (firstBad.isPresent()) {
       return false;
     }
@@ -87,6 +138,18 @@ public final class AuditVerifier {
 
   /** The report after the last entry. */
   public VerifyReport finish() {
+    submit();
+    if (checker != null) {
+      checker.shutdown();
+      try {
+        if (!checker.awaitTermination(1, java.util.concurrent.TimeUnit.HOURS)) {
+          throw new IllegalStateException("audit verification did not finish within an hour");
+        }
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while verifying the audit log", ie);
+      }
+    }
     if (firstBad.isEmpty() && !checkpoints.isEmpty() && checkpoints.lastKey() >= expectedSeq) {
       fail(expectedSeq, "log ends at entry " + (expectedSeq - 1) + " but a signed checkpoint covers entry "
           + checkpoints.lastKey() + " (entries were deleted from the end)");
@@ -94,7 +157,7 @@ public final class AuditVerifier {
     return new VerifyReport(verified, checkpoints.size(), firstBad);
   }
 
-  private boolean fail(long seq, String reason) {
+  private synchronized boolean fail(long seq, String reason) {
     if (firstBad.isEmpty()) {
       firstBad = Optional.of(new VerifyReport.Finding(seq, reason));
     }
