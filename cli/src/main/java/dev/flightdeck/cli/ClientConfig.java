@@ -4,9 +4,7 @@ import dev.flightdeck.api.FlightdeckException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -45,18 +43,10 @@ record ClientConfig(String server, Optional<String> token, java.util.List<String
 
   /** Writes the config file atomically with mode 600. */
   static void write(Path file, String server, String token) throws IOException {
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.deleteIfExists(tmp);
-    try {
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    } catch (UnsupportedOperationException e) {
-      Files.createFile(tmp);
-    }
-    Files.writeString(tmp, "# Written by flightdeck; holds a secret token: keep it private.\nserver: " + server
-        + "\ntoken: " + token + "\n");
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    dev.flightdeck.api.auth.SecretFile.write(file, "# Written by flightdeck; holds a secret token: keep it private.\nserver: "
+        + server + "\ntoken: " + token + "\n");
   }
+
 
   private static Map<String, String> read(Path file, java.util.List<String> warnings) {
     if (!Files.isRegularFile(file)) {

@@ -5,8 +5,6 @@ import dev.flightdeck.store.StoreException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -45,17 +43,8 @@ final class SigningKey {
             kf.generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(lines[1].strip()))));
       }
       KeyPair pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-      Files.createDirectories(file.toAbsolutePath().getParent());
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.deleteIfExists(tmp);
-      try {
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      } catch (UnsupportedOperationException e) {
-        Files.createFile(tmp);
-      }
-      Files.writeString(tmp, Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded()) + "\n"
-          + Base64.getEncoder().encodeToString(pair.getPublic().getEncoded()) + "\n");
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+      dev.flightdeck.api.auth.SecretFile.write(file, Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded())
+          + "\n" + Base64.getEncoder().encodeToString(pair.getPublic().getEncoded()) + "\n");
       return new SigningKey(pair.getPrivate(), pair.getPublic());
     } catch (IOException | GeneralSecurityException | RuntimeException e) {
       throw new StoreException("cannot load or create the audit signing key " + file + ": " + e.getMessage()
