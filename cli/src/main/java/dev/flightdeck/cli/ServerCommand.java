@@ -60,8 +60,7 @@ public final class ServerCommand implements Callable<Integer> {
     LogSetup.configure(logFormat.equals("json"), Level.INFO);
     Optional<String> url = Optional.ofNullable(databaseUrl).filter(s -> !s.isBlank());
     PrintWriter out = spec.commandLine().getOut();
-    FlightdeckServer server = FlightdeckServer.start(new ServerOptions(dataDir, url, host, port,
-        logFormat.equals("json"), Optional.empty()));
+    FlightdeckServer server = FlightdeckServer.start(new ServerOptions(dataDir, url, host, port));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();

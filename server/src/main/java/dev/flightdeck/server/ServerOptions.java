@@ -11,11 +11,9 @@ import java.util.Optional;
  * @param databaseUrl a {@code jdbc:postgresql:} URL to use PostgreSQL instead of SQLite
  * @param host the address to listen on (loopback by default: expose it on purpose)
  * @param port the API port; 0 picks a free one
- * @param jsonLogs whether to log one JSON object per line
- * @param clientConfig where to save the first admin token for the CLI, if anywhere
  */
 public record ServerOptions(
-    Path dataDir, Optional<String> databaseUrl, String host, int port, boolean jsonLogs, Optional<Path> clientConfig) {
+    Path dataDir, Optional<String> databaseUrl, String host, int port) {
 
   /** The default API port. */
   public static final int DEFAULT_PORT = 7070;
@@ -25,7 +23,6 @@ public record ServerOptions(
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(databaseUrl, "databaseUrl");
     Objects.requireNonNull(host, "host");
-    Objects.requireNonNull(clientConfig, "clientConfig");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port: expected 0..65535, got " + port);
     }
@@ -33,6 +30,6 @@ public record ServerOptions(
 
   /** Defaults for tests and embedding: SQLite in {@code dataDir}, loopback, a free port. */
   public static ServerOptions embedded(Path dataDir) {
-    return new ServerOptions(dataDir, Optional.empty(), "127.0.0.1", 0, false, Optional.empty());
+    return new ServerOptions(dataDir, Optional.empty(), "127.0.0.1", 0);
   }
 }

@@ -38,7 +38,7 @@ class ApiIT {
 
   private void start(Dialect dialect) {
     Optional<String> url = dialect == Dialect.POSTGRES ? Optional.of(TestDatabases.freshPostgresUrl()) : Optional.empty();
-    server = FlightdeckServer.start(new ServerOptions(dir, url, "127.0.0.1", 0, false, Optional.empty()));
+    server = FlightdeckServer.start(new ServerOptions(dir, url, "127.0.0.1", 0));
     String token = server.initialAdminToken().orElseThrow().secret();
     admin = new ApiClient(server.url(), Optional.of(token));
     anonymous = new ApiClient(server.url(), Optional.empty());
