@@ -53,31 +53,31 @@ final class ApiClient {
 
   /** Opens a streaming GET (watch, export); the caller closes the stream. */
   InputStream stream(String path) {
-    HttpRequest req = request("GET", path, null, null, Optional.empty());
-    try {
-      HttpResponse<InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
-      if (r.statusCode() >= 400) {
-        try (InputStream in = r.body()) {
-          throw problem(r.statusCode(), in.readAllBytes());
-        }
+    HttpResponse<InputStream> r = exchange(request("GET", path, null, null, Optional.empty()),
+        HttpResponse.BodyHandlers.ofInputStream());
+    if (r.statusCode() >= 400) {
+      try (InputStream in = r.body()) {
+        throw problem(r.statusCode(), in.readAllBytes());
+      } catch (IOException e) {
+        throw unreachable(e);
       }
-      return r.body();
-    } catch (IOException e) {
-      throw unreachable(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CliException(ExitCodes.FAILED, "error: interrupted");
     }
+    return r.body();
   }
 
   private byte[] send(String method, String path, String contentType, byte[] body, Duration timeout) {
-    HttpRequest req = request(method, path, contentType, body, Optional.of(timeout));
+    HttpResponse<byte[]> r = exchange(request(method, path, contentType, body, Optional.of(timeout)),
+        HttpResponse.BodyHandlers.ofByteArray());
+    if (r.statusCode() >= 400) {
+      throw problem(r.statusCode(), r.body());
+    }
+    return r.body();
+  }
+
+  /** Sends a request; transport failures become "unreachable" (exit 3). */
+  private <T> HttpResponse<T> exchange(HttpRequest req, HttpResponse.BodyHandler<T> handler) {
     try {
-      HttpResponse<byte[]> r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
-      if (r.statusCode() >= 400) {
-        throw problem(r.statusCode(), r.body());
-      }
-      return r.body();
+      return http.send(req, handler);
     } catch (IOException e) {
       throw unreachable(e);
     } catch (InterruptedException e) {

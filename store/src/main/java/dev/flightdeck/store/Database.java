@@ -8,7 +8,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Locale;
 import java.util.function.BiConsumer;
-import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
@@ -118,11 +117,6 @@ public final class Database implements AutoCloseable {
   /** "SQLite /path/flightdeck.db" or "PostgreSQL jdbc:..." without credentials. */
   public String description() {
     return description;
-  }
-
-  /** The connection pool, for code that manages its own transactions (benchmarks, tools). */
-  public DataSource dataSource() {
-    return pool;
   }
 
   /** Reports the duration of each named store operation (for metrics). */

@@ -3,7 +3,6 @@ package dev.flightdeck.api.parse;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flightdeck.api.resource.Kind;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -90,9 +89,5 @@ final class KindRules {
         out.accept(map.at(path + "[" + i + "]." + field, "\"" + v + "\" is used twice; expected unique names"));
       }
     }
-  }
-
-  static List<String> pinnedModels(JsonNode spec) {
-    return spec.path("models").findValuesAsText("id");
   }
 }

@@ -33,7 +33,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * The tamper-evident audit log: every entry commits to the one before it (see {@link AuditChain}),
@@ -137,9 +137,7 @@ public final class AuditLog implements AutoCloseable {
   public VerifyReport verify() {
     return db.read("audit verify", tx -> {
       AuditVerifier verifier = AuditVerifier.create(checkpoints(tx), keys(tx), Optional.empty());
-      streamEntries(tx, 0, Long.MAX_VALUE, e -> {
-        verifier.accept(e);
-      });
+      streamEntries(tx, 0, Long.MAX_VALUE, verifier::accept);
       return verifier.finish();
     });
   }
@@ -155,6 +153,7 @@ public final class AuditLog implements AutoCloseable {
           streamEntries(tx, 0, Long.MAX_VALUE, e -> {
             try {
               w.entry(e);
+              return true;
             } catch (IOException ex) {
               throw new UncheckedIOException(ex);
             }
@@ -448,8 +447,11 @@ public final class AuditLog implements AutoCloseable {
     return new Checkpoint(rs.getLong(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)), rs.getString(4), rs.getString(5));
   }
 
-  /** Streams entries in order without holding them all in memory (a cursor on PostgreSQL). */
-  private static void streamEntries(Tx tx, long afterSeq, long limit, Consumer<AuditEntry> sink) throws SQLException {
+  /**
+   * Streams entries in order without holding them all in memory (a cursor on PostgreSQL), until
+   * {@code sink} returns false.
+   */
+  private static void streamEntries(Tx tx, long afterSeq, long limit, Predicate<AuditEntry> sink) throws SQLException {
     boolean auto = tx.connection().getAutoCommit();
     if (tx.dialect() == Dialect.POSTGRES && auto) {
       tx.connection().setAutoCommit(false); // PostgreSQL only streams with a cursor inside a transaction
@@ -460,10 +462,11 @@ public final class AuditLog implements AutoCloseable {
       ps.setFetchSize(10_000);
       ps.setLong(1, afterSeq);
       try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
+        boolean more = true;
+        while (more && rs.next()) {
           AuditEvent ev = new AuditEvent(rs.getString(3), rs.getString(4), rs.getString(5),
               Optional.ofNullable(rs.getString(6)), Optional.ofNullable(rs.getString(7)), rs.getString(8));
-          sink.accept(new AuditEntry(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(2)), ev, rs.getString(9), rs.getString(10)));
+          more = sink.test(new AuditEntry(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(2)), ev, rs.getString(9), rs.getString(10)));
         }
       }
     } finally {

@@ -114,7 +114,7 @@ public final class TokenStore {
           throw new NotFoundException("no live token with id " + id + " (see `flightdeck token list`)");
         }
       }
-      ApiToken t = list(tx, id);
+      ApiToken t = byId(tx, id);
       audit.append(tx, List.of(new AuditEvent(by.name(), "token.revoke", "token/" + t.name(),
           Optional.empty(), Optional.empty(), Json.write(Json.object().put("id", id)))));
       return t;
@@ -141,7 +141,7 @@ public final class TokenStore {
     return new IssuedToken(t, secret);
   }
 
-  private static ApiToken list(Tx tx, String id) throws SQLException {
+  private static ApiToken byId(Tx tx, String id) throws SQLException {
     try (PreparedStatement ps = tx.connection().prepareStatement(
         "SELECT id, name, role, created_at, created_by, revoked_at FROM fd_api_token WHERE id = ?")) {
       ps.setString(1, id);
