@@ -49,6 +49,20 @@ final class KindRules {
       }
     }
     unique(spec.path("rules"), "name", "spec.rules", map, out);
+    JsonNode rules = spec.path("rules");
+    for (int i = 0; i < rules.size(); i++) {
+      JsonNode user = rules.get(i).path("match").path("user");
+      if (!user.isObject()) {
+        continue;
+      }
+      String at = "spec.rules[" + i + "].match.user";
+      if (user.has("header") == user.has("cookie")) {
+        out.accept(map.at(at, "expected exactly one of header or cookie (where the user id is read from)"));
+      }
+      if (!user.has("in") && !user.has("percent")) {
+        out.accept(map.at(at, "expected in (a list of user ids), percent (a share of all users), or both"));
+      }
+    }
   }
 
   private static void agentVersion(JsonNode spec, SourceMap map, Consumer<Diagnostic> out) {

@@ -88,7 +88,7 @@ class ResourceReaderTest {
         """;
     assertThat(errors("f.yaml", yaml)).containsExactly(
         "f.yaml:4:9: metadata.name: expected a name of 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit, got \"Bad_Name\"",
-        "f.yaml:6:3: spec.rootes: unknown field; did you mean \"routes\"? expected one of description, owner, routes, rules, session, shadow",
+        "f.yaml:6:3: spec.rootes: unknown field; did you mean \"routes\"? expected one of description, owner, hosts, routes, rules, session, shadow, capacity",
         "f.yaml:15:12: spec.endpoints[0].url: expected an http:// or https:// URL such as http://127.0.0.1:9101, got \"ftp://nope\"",
         "f.yaml:17:11: spec.models[0].id: expected a pinned model id such as gpt-4o-2024-08-06, got the alias \"gpt-4o-latest\" (set spec.allowModelAliases: true to accept aliases)");
   }
