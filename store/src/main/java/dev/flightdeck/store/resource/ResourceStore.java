@@ -49,9 +49,26 @@ public final class ResourceStore {
     this.clock = clock;
   }
 
-  /** Runs {@code listener} after each committed change (watchers use it to wake up). */
-  public void onCommit(Runnable listener) {
+  /**
+   * Runs {@code listener} after each committed change (watchers and the gateway use it to wake
+   * up). A listener that throws is logged and does not affect the change, which is committed.
+   *
+   * @return closing it removes the listener
+   */
+  public AutoCloseable onCommit(Runnable listener) {
     commitListeners.add(listener);
+    return () -> commitListeners.remove(listener);
+  }
+
+  private void notifyCommitted() {
+    for (Runnable l : commitListeners) {
+      try {
+        l.run();
+      } catch (RuntimeException e) {
+        System.getLogger(ResourceStore.class.getName()).log(System.Logger.Level.WARNING,
+            "a commit listener failed: " + e);
+      }
+    }
   }
 
   /**
@@ -125,7 +142,7 @@ public final class ResourceStore {
       return out;
     });
     if (!dryRun && results.stream().anyMatch(r -> r.change() != ApplyResult.Change.UNCHANGED)) {
-      commitListeners.forEach(Runnable::run);
+      notifyCommitted();
     }
     return results;
   }
@@ -172,7 +189,7 @@ public final class ResourceStore {
           Optional.of(documentDigest(cur)), Optional.empty(), "{}")));
       return cur;
     });
-    commitListeners.forEach(Runnable::run);
+    notifyCommitted();
     return deleted;
   }
 
