@@ -44,6 +44,10 @@ public final class ServerCommand implements Callable<Integer> {
   @Option(names = {"-p", "--port"}, defaultValue = "7070", description = "API port (default: ${DEFAULT-VALUE}; 0 = any free port).")
   int port;
 
+  @Option(names = "--gateway-port", defaultValue = "7080",
+      description = "Gateway port, where agents are served at /agents/NAME/ (default: ${DEFAULT-VALUE}; 0 = any free port; -1 = no gateway).")
+  int gatewayPort;
+
   @Option(names = "--log-format", defaultValue = "text", description = "text or json (one JSON object per line).")
   String logFormat;
 
@@ -60,13 +64,14 @@ public final class ServerCommand implements Callable<Integer> {
     LogSetup.configure(logFormat.equals("json"), Level.INFO);
     Optional<String> url = Optional.ofNullable(databaseUrl).filter(s -> !s.isBlank());
     PrintWriter out = spec.commandLine().getOut();
-    FlightdeckServer server = FlightdeckServer.start(new ServerOptions(dataDir, url, host, port));
+    FlightdeckServer server = FlightdeckServer.start(new ServerOptions(dataDir, url, host, port, gatewayPort));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();
       stopped.countDown();
     }, "flightdeck-shutdown"));
     out.println("Flightdeck API listening on " + server.url() + "  (store: " + server.database().description() + ")");
+    server.gatewayUrl().ifPresent(g -> out.println("Gateway serving agents at " + g + "/agents/NAME/"));
     server.initialAdminToken().ifPresent(t -> announce(out, t, server.url()));
     out.println("Stop with Ctrl-C.");
     out.flush();

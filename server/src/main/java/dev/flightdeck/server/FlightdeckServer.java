@@ -1,5 +1,6 @@
 package dev.flightdeck.server;
 
+import dev.flightdeck.gateway.Gateway;
 import dev.flightdeck.server.http.ApiServer;
 import dev.flightdeck.server.observability.ServerMetrics;
 import dev.flightdeck.store.Database;
@@ -11,8 +12,9 @@ import java.time.Clock;
 import java.util.Optional;
 
 /**
- * One Flightdeck process with the api role (the gateway and controller roles join it in later
- * releases): opens the store, issues the first admin token on first start, and serves the API.
+ * One Flightdeck process with the api and gateway roles (the controller joins it later): opens
+ * the store, issues the first admin token on first start, serves the API, and serves agents
+ * through the gateway on its own port.
  */
 public final class FlightdeckServer implements AutoCloseable {
 
@@ -24,6 +26,7 @@ public final class FlightdeckServer implements AutoCloseable {
   private final TokenStore tokens;
   private final ServerMetrics metrics;
   private final ApiServer api;
+  private final Gateway gateway;
   private final Optional<IssuedToken> initialAdmin;
   private final String host;
   private final int port;
@@ -41,11 +44,21 @@ public final class FlightdeckServer implements AutoCloseable {
       this.api = new ApiServer(db, resources, tokens, audit, metrics);
       this.host = options.host();
       this.port = api.start(options.host(), options.port());
+      try {
+        this.gateway = options.gatewayPort() < 0 ? null : Gateway.start(db, resources, metrics.registry(),
+            options.host(), options.gatewayPort(), options.host() + ":" + port);
+      } catch (RuntimeException e) {
+        api.close();
+        throw e;
+      }
     } catch (RuntimeException e) {
       db.close();
       throw e;
     }
     LOG.log(System.Logger.Level.INFO, "Flightdeck API listening on {0} ({1})", url(), db.description());
+    if (gateway != null) {
+      LOG.log(System.Logger.Level.INFO, "Flightdeck gateway serving agents on {0}/agents/'{name}'/", gatewayUrl().orElseThrow());
+    }
   }
 
   /** Starts a server; it runs until {@link #close()}. */
@@ -60,8 +73,22 @@ public final class FlightdeckServer implements AutoCloseable {
 
   /** The API's base URL, e.g. {@code http://127.0.0.1:7070}. */
   public String url() {
+    return url(port);
+  }
+
+  /** The gateway's base URL, e.g. {@code http://127.0.0.1:7080}, when it runs. */
+  public Optional<String> gatewayUrl() {
+    return gateway == null ? Optional.empty() : Optional.of(url(gateway.port()));
+  }
+
+  /** The gateway, when this process runs one. */
+  public Optional<Gateway> gateway() {
+    return Optional.ofNullable(gateway);
+  }
+
+  private String url(int p) {
     String h = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-    return "http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + port;
+    return "http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + p;
   }
 
   /** The admin token issued at this first start, if this was the first start. Shown once. */
@@ -96,6 +123,9 @@ public final class FlightdeckServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (gateway != null) {
+      gateway.close();
+    }
     api.close();
     audit.close();
     db.close();

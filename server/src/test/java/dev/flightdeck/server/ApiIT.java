@@ -38,7 +38,7 @@ class ApiIT {
 
   private void start(Dialect dialect) {
     Optional<String> url = dialect == Dialect.POSTGRES ? Optional.of(TestDatabases.freshPostgresUrl()) : Optional.empty();
-    server = FlightdeckServer.start(new ServerOptions(dir, url, "127.0.0.1", 0));
+    server = FlightdeckServer.start(new ServerOptions(dir, url, "127.0.0.1", 0, -1));
     String token = server.initialAdminToken().orElseThrow().secret();
     admin = new ApiClient(server.url(), Optional.of(token));
     anonymous = new ApiClient(server.url(), Optional.empty());
@@ -155,7 +155,7 @@ class ApiIT {
             + e.path("column").asInt() + ": " + e.path("path").asText() + ": " + e.path("message").asText())
         .containsExactly(
             "agent.yaml:8:15: spec.routes[0].weight: expected an integer 0..100, got \"ten\"",
-            "agent.yaml:9:3: spec.ownr: unknown field; did you mean \"owner\"? expected one of description, owner, routes, rules, session, shadow");
+            "agent.yaml:9:3: spec.ownr: unknown field; did you mean \"owner\"? expected one of description, owner, hosts, routes, rules, session, shadow, capacity");
     assertThat(admin.get("/api/v1/agents/good").status()).isEqualTo(404);
   }
 

@@ -43,7 +43,12 @@ public final class ServerMetrics implements AutoCloseable {
         .register(registry).record(Duration.ofNanos(nanos));
   }
 
-  /** The metrics in Prometheus text format. */
+  /** The registry, for other roles' meters (the gateway's). */
+  public io.micrometer.core.instrument.MeterRegistry registry() {
+    return registry;
+  }
+
+  /** The metrics in Prometheus' text format. */
   public String scrape() {
     return registry.scrape();
   }
