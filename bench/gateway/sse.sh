@@ -30,7 +30,7 @@ SSE_OPEN="${SSE_OPEN:-10000}"
 HEAP="${HEAP:-256m}"
 
 # 10,000 streams are 20,000 sockets on each side of the gateway.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [[ "$(ulimit -n)" == unlimited || "$(ulimit -n)" -ge $((SSE_OPEN * 2 + 1000)) ]] \
   || echo "sse.sh: warning: ulimit -n is $(ulimit -n), too low for $SSE_OPEN streams" >&2
 
@@ -39,7 +39,7 @@ LOG="$(mktemp /tmp/sse-gateway.XXXXXX.log)"
 "$JAVA" -Xmx"$HEAP" -XX:+UseSerialGC -cp "$JAR" dev.flightdeck.bench.gateway.GatewayBenchServer \
   "$GATEWAY_PORT" "sse=http://127.0.0.1:$UPSTREAM_PORT" >"$LOG" 2>&1 &
 GW=$!
-trap 'kill $GW 2>/dev/null; wait $GW 2>/dev/null; rm -f "$LOG"' EXIT
+trap 'rc=$?; kill $GW 2>/dev/null || true; wait $GW 2>/dev/null || true; rm -f "$LOG"; exit $rc' EXIT
 for _ in $(seq 300); do grep -q '^ready' "$LOG" && break; sleep 0.1; done
 grep -q '^ready' "$LOG" || { cat "$LOG" >&2; echo "sse.sh: gateway did not start" >&2; exit 1; }
 echo "sse.sh: $(grep '^ready' "$LOG")" >&2
