@@ -20,7 +20,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code flightdeck server}: runs the API on the embedded default or on PostgreSQL. */
 @Command(name = "server", mixinStandardHelpOptions = true,
     description = {
-        "Runs the Flightdeck server (the API; gateway and controller join in later releases).",
+        "Runs the Flightdeck server: the API and the gateway (the rollout controller joins in a later release).",
         "On first start it creates an admin token, prints it once, and saves it for the CLI."},
     footer = {"", "Examples:",
         "  flightdeck server                                   # SQLite in ./.flightdeck",

@@ -7,6 +7,7 @@ import dev.flightdeck.gateway.routing.RoutingTable;
 import dev.flightdeck.gateway.routing.SessionPins;
 import dev.flightdeck.gateway.routing.VersionTarget;
 import dev.flightdeck.gateway.telemetry.GatewayMetrics;
+import dev.flightdeck.gateway.telemetry.RequestRecord;
 import dev.flightdeck.gateway.telemetry.VersionWindows;
 import dev.flightdeck.gateway.telemetry.WindowStats;
 import dev.flightdeck.store.Database;
@@ -21,10 +22,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -44,6 +47,8 @@ import org.eclipse.jetty.util.thread.Scheduler;
 public final class Gateway implements AutoCloseable {
 
   private static final System.Logger LOG = System.getLogger(Gateway.class.getName());
+  /** One JSON line per request at DEBUG; off by default. */
+  private static final System.Logger ACCESS = System.getLogger("dev.flightdeck.gateway.access");
   /** How often the store's revision is checked for routing changes made by other replicas. */
   public static final Duration POLL = Duration.ofMillis(250);
 
@@ -61,6 +66,7 @@ public final class Gateway implements AutoCloseable {
   private final ShadowMirror shadows;
   private final ScheduledExecutorService background;
   private final AtomicBoolean reloadPending = new AtomicBoolean();
+  private final List<Consumer<RequestRecord>> observers = new CopyOnWriteArrayList<>();
   private volatile RoutingTable table = RoutingTable.empty();
   private AutoCloseable commitSubscription;
 
@@ -95,9 +101,9 @@ public final class Gateway implements AutoCloseable {
     server.addConnector(connector);
     this.pins = new SessionPins(new SessionPinStore(db));
     this.metrics = new GatewayMetrics(registry);
-    this.shadows = new ShadowMirror(client(Duration.ofSeconds(2)), metrics, windows, 1024, 16);
+    this.shadows = new ShadowMirror(client(Duration.ofSeconds(2)), metrics, windows, this::recorded, 1024, 16);
     server.setHandler(new GatewayHandler(() -> table, pins, v -> client(v.timeouts().connect()),
-        metrics, windows, shadows));
+        metrics, this::recorded, shadows));
     server.setStopTimeout(5_000);
     this.background = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
         .name("flightdeck-gateway-background").unstarted(r));
@@ -138,6 +144,35 @@ public final class Gateway implements AutoCloseable {
   public void flush() {
     pins.flush();
     windows.flush(windowStore, replica);
+  }
+
+  /**
+   * Calls {@code observer} with the record of every request this replica finishes, primary and
+   * shadow, on the thread that finished it: it must be quick and must not block.
+   *
+   * @return closing it removes the observer
+   */
+  public AutoCloseable onRequest(Consumer<RequestRecord> observer) {
+    observers.add(observer);
+    return () -> observers.remove(observer);
+  }
+
+  /** Where every finished request's record goes: metrics, windows, access log, observers. */
+  private void recorded(RequestRecord r) {
+    metrics.record(r);
+    if (!r.shadow()) {
+      windows.record(r);
+    }
+    if (ACCESS.isLoggable(System.Logger.Level.DEBUG)) {
+      ACCESS.log(System.Logger.Level.DEBUG, r.toJson());
+    }
+    for (Consumer<RequestRecord> o : observers) {
+      try {
+        o.accept(r);
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "a request observer failed: " + e);
+      }
+    }
   }
 
   /** Mirrors dropped because the shadow queue was full. */

@@ -12,7 +12,6 @@ import dev.flightdeck.gateway.telemetry.GatewayMetrics;
 import dev.flightdeck.gateway.telemetry.RequestRecord;
 import dev.flightdeck.gateway.telemetry.Usage;
 import dev.flightdeck.gateway.telemetry.UsageScanner;
-import dev.flightdeck.gateway.telemetry.VersionWindows;
 import dev.flightdeck.gateway.upstream.Endpoint;
 import dev.flightdeck.store.gateway.SessionPin;
 import java.io.ByteArrayOutputStream;
@@ -33,6 +32,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.eclipse.jetty.client.BytesRequestContent;
@@ -69,17 +69,17 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
   private final SessionPins pins;
   private final Function<VersionTarget, HttpClient> clients;
   private final GatewayMetrics metrics;
-  private final VersionWindows windows;
+  private final Consumer<RequestRecord> sink;
   private final ShadowMirror shadows;
   private final FirstByteWatchdog watchdog = new FirstByteWatchdog();
 
   GatewayHandler(Supplier<RoutingTable> table, SessionPins pins, Function<VersionTarget, HttpClient> clients,
-      GatewayMetrics metrics, VersionWindows windows, ShadowMirror shadows) {
+      GatewayMetrics metrics, Consumer<RequestRecord> sink, ShadowMirror shadows) {
     this.table = table;
     this.pins = pins;
     this.clients = clients;
     this.metrics = metrics;
-    this.windows = windows;
+    this.sink = sink;
     this.shadows = shadows;
   }
 
@@ -608,8 +608,7 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
       RequestRecord r = new RequestRecord(agent.name(), version.name(), session, rule, clientStatus, code,
           ttfbNanos, System.nanoTime() - startNanos, bytesIn, bytesOut, u.promptTokens(), u.completionTokens(),
           u.cachedTokens(), u.costUsd(), false);
-      metrics.record(r);
-      windows.record(r);
+      sink.accept(r);
     }
 
     private List<Map.Entry<String, String>> mirroredHeaders() {

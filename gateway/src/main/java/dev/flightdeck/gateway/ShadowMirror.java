@@ -12,6 +12,7 @@ import dev.flightdeck.gateway.upstream.Endpoint;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -41,15 +42,18 @@ final class ShadowMirror implements AutoCloseable {
   private final HttpClient client;
   private final GatewayMetrics metrics;
   private final VersionWindows windows;
+  private final Consumer<RequestRecord> sink;
   private final BlockingQueue<Mirror> queue;
   private final Thread[] workers;
   private final AtomicLong dropped = new AtomicLong();
   private volatile boolean closed;
 
-  ShadowMirror(HttpClient client, GatewayMetrics metrics, VersionWindows windows, int queueSize, int workers) {
+  ShadowMirror(HttpClient client, GatewayMetrics metrics, VersionWindows windows, Consumer<RequestRecord> sink,
+      int queueSize, int workers) {
     this.client = client;
     this.metrics = metrics;
     this.windows = windows;
+    this.sink = sink;
     this.queue = new ArrayBlockingQueue<>(queueSize);
     this.workers = new Thread[workers];
     for (int i = 0; i < workers; i++) {
@@ -134,7 +138,7 @@ final class ShadowMirror implements AutoCloseable {
     Usage usage = u == null ? Usage.NONE : u;
     windows.recordShadow(m.target().name(), failed, different);
     metrics.shadow(m.agent(), m.target().name(), failed ? "error" : different ? "different" : "same");
-    metrics.record(new RequestRecord(m.agent(), m.target().name(), null, "shadow", status,
+    sink.accept(new RequestRecord(m.agent(), m.target().name(), null, "shadow", status,
         failed && status == 0 ? "upstream_unavailable" : null, -1, Math.max(0, nanos), bytesIn, bytesOut,
         usage.promptTokens(), usage.completionTokens(), usage.cachedTokens(), usage.costUsd(), true));
   }

@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flightdeck.api.resource.Json;
+import dev.flightdeck.gateway.telemetry.RequestRecord;
 import dev.flightdeck.gateway.telemetry.WindowStats;
 import dev.flightdeck.store.TestDatabases;
 import java.io.BufferedReader;
@@ -175,6 +176,27 @@ class GatewayIT {
         .contains("triage-a");
     assertThat(fx.get("/agents/triage/echo", "X-Segment", "internal", "X-Flightdeck-Session", "pinned-elsewhere")
         .headers().firstValue("X-Flightdeck-Version")).contains("triage-b");
+  }
+
+  @Test
+  void everyRequestIsRecordedWithTheRuleAndSessionThatRoutedIt() throws Exception {
+    twoVersions(100, 0, "rules: [{name: internal, match: {headers: {X-Segment: internal}}, version: triage-b}]", "");
+    List<RequestRecord> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (AutoCloseable sub = fx.gateway.onRequest(seen::add)) {
+      fx.get("/agents/triage/echo", "X-Segment", "internal");
+      fx.get("/agents/triage/echo", "X-Flightdeck-Session", "s\\\"1");
+      fx.get("/agents/triage/echo", "X-Flightdeck-Session", "s\\\"1");
+      await().atMost(Duration.ofSeconds(5)).until(() -> seen.size() == 3);
+    }
+    assertThat(seen).extracting(RequestRecord::rule).containsExactly("internal", "weight", "session");
+    assertThat(seen).extracting(RequestRecord::session).containsExactly(null, "s\\\"1", "s\\\"1");
+    assertThat(seen).extracting(RequestRecord::version).containsExactly("triage-b", "triage-a", "triage-a");
+    assertThat(seen).allSatisfy(r -> assertThat(r.status()).isEqualTo(200));
+    // The access log line is JSON, whatever the (printable) session id holds.
+    JsonNode line = Json.read(seen.get(1).toJson());
+    assertThat(line.path("session").asText()).isEqualTo("s\\\"1");
+    assertThat(line.path("rule").asText()).isEqualTo("weight");
+    assertThat(line.path("totalMs").asDouble()).isPositive();
   }
 
   @Test

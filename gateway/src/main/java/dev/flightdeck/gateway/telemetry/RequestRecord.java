@@ -32,4 +32,42 @@ public record RequestRecord(
   public boolean isError() {
     return status >= 500 || status == 0 || (errorCode != null && !"overloaded".equals(errorCode));
   }
+
+  /** The record as one JSON object (the access log's line). */
+  public String toJson() {
+    StringBuilder sb = new StringBuilder(256).append('{');
+    field(sb, "agent", agent).append(',');
+    field(sb, "version", version).append(',');
+    field(sb, "session", session).append(',');
+    field(sb, "rule", rule).append(',');
+    sb.append("\"status\":").append(status).append(',');
+    field(sb, "error", errorCode).append(',');
+    sb.append("\"ttfbMs\":").append(ttfbNanos < 0 ? "null" : String.format(java.util.Locale.ROOT, "%.3f", ttfbNanos / 1e6)).append(',');
+    sb.append("\"totalMs\":").append(String.format(java.util.Locale.ROOT, "%.3f", totalNanos / 1e6)).append(',');
+    sb.append("\"bytesIn\":").append(bytesIn).append(",\"bytesOut\":").append(bytesOut).append(',');
+    sb.append("\"promptTokens\":").append(promptTokens < 0 ? "null" : promptTokens).append(',');
+    sb.append("\"completionTokens\":").append(completionTokens < 0 ? "null" : completionTokens).append(',');
+    sb.append("\"costUsd\":").append(costUsd < 0 ? "null" : Double.toString(costUsd)).append(',');
+    sb.append("\"shadow\":").append(shadow);
+    return sb.append('}').toString();
+  }
+
+  private static StringBuilder field(StringBuilder sb, String name, String value) {
+    sb.append('"').append(name).append("\":");
+    if (value == null) {
+      return sb.append("null");
+    }
+    sb.append('"');
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '"' || c == '\\') {
+        sb.append('\\').append(c);
+      } else if (c < 0x20) {
+        sb.append(String.format("\\u%04x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.append('"');
+  }
 }
