@@ -103,7 +103,7 @@ public final class Gateway implements AutoCloseable {
     this.metrics = new GatewayMetrics(registry);
     this.shadows = new ShadowMirror(client(Duration.ofSeconds(2)), metrics, windows, this::recorded, 1024, 16);
     server.setHandler(new GatewayHandler(() -> table, pins, v -> client(v.timeouts().connect()),
-        metrics, this::recorded, shadows));
+        metrics, this::recorded, shadows, new WebSocketBridge(server, client(Duration.ofSeconds(2)))));
     server.setStopTimeout(5_000);
     this.background = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
         .name("flightdeck-gateway-background").unstarted(r));
@@ -250,7 +250,10 @@ public final class Gateway implements AutoCloseable {
         throw new IllegalStateException("cannot start the gateway's HTTP client: " + e.getMessage(), e);
       }
       c.getContentDecoderFactories().clear();
+      // Redirects, authentication challenges, 100-continue: the client's business, not the
+      // gateway's; only the upgrade handler stays, for WebSocket pass-through.
       c.getProtocolHandlers().clear();
+      c.getProtocolHandlers().put(new org.eclipse.jetty.client.UpgradeProtocolHandler());
       return c;
     });
   }

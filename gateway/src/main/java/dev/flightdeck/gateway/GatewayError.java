@@ -23,6 +23,8 @@ public enum GatewayError {
   UPSTREAM_UNAVAILABLE("upstream_unavailable", 502),
   /** The upstream took longer than a configured timeout (connect, first byte, idle or total). */
   UPSTREAM_TIMEOUT("upstream_timeout", 504),
+  /** The agent answered a WebSocket handshake with something other than 101. */
+  UPGRADE_REFUSED("upgrade_refused", 502),
   /** The upstream broke the connection or sent something that is not HTTP. */
   UPSTREAM_RESET("upstream_reset", 502);
 

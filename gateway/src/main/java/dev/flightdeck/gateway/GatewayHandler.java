@@ -4,8 +4,8 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.flightdeck.gateway.routing.AgentRoute;
-import dev.flightdeck.gateway.routing.Rule;
 import dev.flightdeck.gateway.routing.RoutingTable;
+import dev.flightdeck.gateway.routing.Rule;
 import dev.flightdeck.gateway.routing.SessionPins;
 import dev.flightdeck.gateway.routing.VersionTarget;
 import dev.flightdeck.gateway.telemetry.GatewayMetrics;
@@ -18,11 +18,13 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
+import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -49,6 +51,7 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.websocket.api.exceptions.UpgradeException;
 
 /**
  * The gateway's request path: find the agent, choose a version (rules, then the session's pin,
@@ -70,11 +73,13 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
   private final Function<VersionTarget, HttpClient> clients;
   private final GatewayMetrics metrics;
   private final Consumer<RequestRecord> sink;
+  private final WebSocketBridge webSockets;
   private final ShadowMirror shadows;
   private final FirstByteWatchdog watchdog = new FirstByteWatchdog();
 
   GatewayHandler(Supplier<RoutingTable> table, SessionPins pins, Function<VersionTarget, HttpClient> clients,
-      GatewayMetrics metrics, Consumer<RequestRecord> sink, ShadowMirror shadows) {
+      GatewayMetrics metrics, Consumer<RequestRecord> sink, ShadowMirror shadows, WebSocketBridge webSockets) {
+    this.webSockets = webSockets;
     this.table = table;
     this.pins = pins;
     this.clients = clients;
@@ -134,6 +139,7 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
     boolean sse;
     boolean clientFailed;
     long bytesOut;
+    long webSocketBytesIn;
     UsageScanner scanner;
     Usage headerUsage = Usage.NONE;
     ByteArrayOutputStream primaryCopy;
@@ -326,6 +332,10 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
     }
 
     void send() {
+      if (webSockets != null && WebSocketBridge.isUpgrade(req)) {
+        sendWebSocket();
+        return;
+      }
       attempt++;
       endpoint = version.balancer().acquire(failedEndpoint);
       VersionTarget.Timeouts to = version.timeouts();
@@ -347,6 +357,54 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
       firstByteDeadline = sendNanos + to.firstByte().toNanos();
       watchdog.watch(this);
       up.send(new Listener(up));
+    }
+
+    /** Bridges a WebSocket upgrade: the agent's handshake first, then the client's, then frames. */
+    void sendWebSocket() {
+      attempt++;
+      endpoint = version.balancer().acquire(failedEndpoint);
+      HttpFields.Mutable h = HttpFields.build();
+      copyHeaders(h);
+      Map<String, List<String>> headers = new LinkedHashMap<>();
+      for (HttpField f : h) {
+        String name = f.getLowerCaseName();
+        if (!name.startsWith("sec-websocket-") && !name.equals("content-length")) {
+          headers.computeIfAbsent(f.getName(), k -> new ArrayList<>()).add(f.getValue());
+        }
+      }
+      VersionTarget.Timeouts to = version.timeouts();
+      sendNanos = System.nanoTime();
+      webSockets.open(URI.create(endpoint.target(path, req.getHttpURI().getQuery())), headers,
+          to.connect().plus(to.firstByte()), to.idle(), req, resp, callback, new WebSocketBridge.Outcome() {
+            @Override
+            public void refused(Throwable x) {
+              if (isConnectFailure(x) && attempt <= version.retryAttempts()) {
+                version.balancer().release(endpoint, true);
+                failedEndpoint = endpoint;
+                endpoint = null;
+                sendWebSocket();
+                return;
+              }
+              int upstreamStatus = upgradeStatus(x);
+              if (upstreamStatus > 0) {
+                fail(GatewayError.UPGRADE_REFUSED, "the agent answered the WebSocket handshake with status "
+                    + upstreamStatus + " instead of 101", 0);
+              } else {
+                upstreamFailed(x);
+              }
+            }
+
+            @Override
+            public void closed(long in, long out, Throwable failure) {
+              if (finished.compareAndSet(false, true)) {
+                ttfbNanos = -1;
+                webSocketBytesIn = in;
+                bytesOut = out;
+                release(false);
+                record(101, failure == null ? null : GatewayError.UPSTREAM_RESET.code());
+              }
+            }
+          });
     }
 
     private String contentType() {
@@ -604,7 +662,7 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
 
     private void record(int clientStatus, String code) {
       Usage u = headerUsage.known() ? headerUsage : scanner == null ? Usage.NONE : scanner.result();
-      long bytesIn = body != null ? body.length : requestBody != null ? requestBody.bytes : 0;
+      long bytesIn = body != null ? body.length : requestBody != null ? requestBody.bytes : webSocketBytesIn;
       RequestRecord r = new RequestRecord(agent.name(), version.name(), session, rule, clientStatus, code,
           ttfbNanos, System.nanoTime() - startNanos, bytesIn, bytesOut, u.promptTokens(), u.completionTokens(),
           u.cachedTokens(), u.costUsd(), false);
@@ -636,6 +694,16 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
       }
       return null;
     }
+  }
+
+  /** The status the agent answered a WebSocket handshake with, or 0 when it did not answer. */
+  static int upgradeStatus(Throwable x) {
+    for (Throwable t = x; t != null; t = t.getCause()) {
+      if (t instanceof UpgradeException u && u.getResponseStatusCode() > 0 && u.getResponseStatusCode() != 101) {
+        return u.getResponseStatusCode();
+      }
+    }
+    return 0;
   }
 
   static GatewayError classify(Throwable x) {

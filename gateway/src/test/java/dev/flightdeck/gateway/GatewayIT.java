@@ -16,18 +16,26 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -316,6 +324,95 @@ class GatewayIT {
     // the slot is released when the exchange completes, which may be just after the client read it
     await().atMost(Duration.ofSeconds(5)).untilAsserted(
         () -> assertThat(fx.gateway.routing().agent("triage").gate().inFlight()).isZero());
+  }
+
+  @Test
+  void webSocketUpgradesPassThroughWithInjectedHeadersAndCloseCodes() throws Exception {
+    twoVersions(100, 0, "", "");
+    List<RequestRecord> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    AutoCloseable sub = fx.gateway.onRequest(seen::add);
+    BlockingQueue<String> got = new LinkedBlockingQueue<>();
+    CompletableFuture<String> closed = new CompletableFuture<>();
+    WebSocket.Listener listener = new WebSocket.Listener() {
+      final StringBuilder text = new StringBuilder();
+      long binary;
+
+      @Override
+      public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+        text.append(data);
+        if (last) {
+          got.add(text.toString());
+          text.setLength(0);
+        }
+        ws.request(1);
+        return null;
+      }
+
+      @Override
+      public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+        binary += data.remaining();
+        if (last) {
+          got.add("binary:" + binary);
+          binary = 0;
+        }
+        ws.request(1);
+        return null;
+      }
+
+      @Override
+      public CompletionStage<?> onClose(WebSocket ws, int code, String reason) {
+        closed.complete(code + " " + reason);
+        return null;
+      }
+    };
+    HttpClient http = HttpClient.newHttpClient();
+    WebSocket ws;
+    try {
+      ws = http.newWebSocketBuilder().header("X-Flightdeck-Session", "ws-1").header("X-Client", "c1")
+          .subprotocols("chat.v1").buildAsync(URI.create(fx.url("/agents/triage/ws").replace("http:", "ws:")), listener)
+          .get(10, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof WebSocketHandshakeException h) {
+        throw new AssertionError("handshake refused: " + h.getResponse().statusCode() + " " + h.getResponse().body(), e);
+      }
+      throw e;
+    }
+    assertThat(ws.getSubprotocol()).isEqualTo("chat.v1");
+    JsonNode hello = Json.read(got.poll(10, TimeUnit.SECONDS));
+    assertThat(hello.path("upstream").asText()).isEqualTo("a");
+    assertThat(hello.path("X-Flightdeck-Version").asText()).isEqualTo("triage-a");
+    assertThat(hello.path("X-Flightdeck-Session").asText()).isEqualTo("ws-1");
+    assertThat(hello.path("X-Client").asText()).isEqualTo("c1");
+    assertThat(hello.path("traceparent").asText()).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
+
+    ws.sendText("hello", true).get(5, TimeUnit.SECONDS);
+    assertThat(got.poll(10, TimeUnit.SECONDS)).isEqualTo("echo:hello");
+    String big = "x".repeat(300_000); // sent in two fragments, relayed fragment by fragment
+    ws.sendText(big.substring(0, 150_000), false).get(5, TimeUnit.SECONDS);
+    ws.sendText(big.substring(150_000), true).get(5, TimeUnit.SECONDS);
+    assertThat(got.poll(10, TimeUnit.SECONDS)).isEqualTo("echo:" + big);
+    ws.sendBinary(ByteBuffer.wrap(new byte[70_000]), true).get(5, TimeUnit.SECONDS);
+    assertThat(got.poll(10, TimeUnit.SECONDS)).isEqualTo("binary:70000");
+
+    ws.sendText("close", true);
+    assertThat(closed.get(10, TimeUnit.SECONDS)).isEqualTo("4000 bye");
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen).singleElement().satisfies(r -> {
+      assertThat(r.status()).isEqualTo(101);
+      assertThat(r.session()).isEqualTo("ws-1");
+      assertThat(r.bytesIn()).isGreaterThan(370_000);
+    }));
+    sub.close();
+
+    // The agent refuses the upgrade: the client's handshake fails with the gateway's error.
+    assertThatThrownBy(() -> http.newWebSocketBuilder()
+        .buildAsync(URI.create(fx.url("/agents/triage/not-a-socket").replace("http:", "ws:")), listener)
+        .get(10, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(WebSocketHandshakeException.class)
+        .satisfies(x -> {
+          HttpResponse<?> r = ((WebSocketHandshakeException) x.getCause()).getResponse();
+          assertThat(r.statusCode()).isEqualTo(502);
+          assertThat(r.headers().firstValue("X-Flightdeck-Error")).contains("upgrade_refused");
+        });
   }
 
   @Test

@@ -3,13 +3,16 @@ package dev.flightdeck.gateway;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -17,8 +20,11 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 
 /**
  * An agent that misbehaves on purpose, one behaviour per path:
@@ -31,10 +37,11 @@ import org.eclipse.jetty.util.Fields;
  *   <li>{@code /stall}: headers and one chunk, then silence for 10 s;
  *   <li>{@code /status?code=C}: answers with status C;
  *   <li>{@code /upload}: reads the body as it arrives, counting bytes, and says how many;
- *   <li>{@code /garbage}: writes bytes that are not HTTP and closes.
+ *   <li>{@code /garbage}: writes bytes that are not HTTP and closes;
+ *   <li>{@code /ws}: a WebSocket echo ({@link Echo}).
  * </ul>
  */
-final class TestUpstream implements AutoCloseable {
+public final class TestUpstream implements AutoCloseable {
 
   final String name;
   final Server server;
@@ -51,7 +58,18 @@ final class TestUpstream implements AutoCloseable {
     connector.setHost("127.0.0.1");
     connector.setPort(0);
     server.addConnector(connector);
-    server.setHandler(new Handler.Abstract() {
+    WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(server, c -> {
+      c.setMaxTextMessageSize(1 << 20);
+      c.setMaxBinaryMessageSize(1 << 20);
+      c.addMapping("/ws", (rq, rs, cb) -> {
+      requests.incrementAndGet();
+      if (rq.hasSubProtocol("chat.v1")) {
+        rs.setAcceptedSubProtocol("chat.v1");
+      }
+        return new Echo(rq.getHeaders());
+      });
+    });
+    ws.setHandler(new Handler.Abstract() {
       @Override
       public boolean handle(Request req, Response resp, Callback cb) throws Exception {
         requests.incrementAndGet();
@@ -59,7 +77,47 @@ final class TestUpstream implements AutoCloseable {
         return true;
       }
     });
+    server.setHandler(ws);
     server.start();
+  }
+
+  /**
+   * {@code /ws}: a WebSocket that first sends the headers it was opened with (as JSON), then
+   * echoes every message; the text "close" makes it close with 4000 "bye".
+   */
+  public final class Echo implements Session.Listener.AutoDemanding {
+    private final HttpFields headers;
+    private Session session;
+
+    Echo(HttpFields headers) {
+      this.headers = headers;
+    }
+
+    @Override
+    public void onWebSocketOpen(Session s) {
+      session = s;
+      StringBuilder sb = new StringBuilder("{\"upstream\":\"" + name + "\"");
+      for (String h : List.of("X-Flightdeck-Version", "X-Flightdeck-Session", "traceparent", "X-Client")) {
+        if (headers.get(h) != null) {
+          sb.append(",\"").append(h).append("\":\"").append(headers.get(h)).append('"');
+        }
+      }
+      s.sendText(sb.append('}').toString(), org.eclipse.jetty.websocket.api.Callback.NOOP);
+    }
+
+    @Override
+    public void onWebSocketText(String text) {
+      if (text.equals("close")) {
+        session.close(4000, "bye", org.eclipse.jetty.websocket.api.Callback.NOOP);
+      } else {
+        session.sendText("echo:" + text, org.eclipse.jetty.websocket.api.Callback.NOOP);
+      }
+    }
+
+    @Override
+    public void onWebSocketBinary(ByteBuffer data, org.eclipse.jetty.websocket.api.Callback callback) {
+      session.sendBinary(BufferUtil.copy(data), callback);
+    }
   }
 
   String url() {
