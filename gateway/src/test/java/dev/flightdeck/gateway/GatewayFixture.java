@@ -25,17 +25,25 @@ final class GatewayFixture implements AutoCloseable {
   Gateway gateway;
   final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
+  final String replica;
+
   GatewayFixture(Database db) {
+    this(db, "test-replica");
+  }
+
+  /** A replica: its own store handle and gateway on {@code db}, as another process would have. */
+  GatewayFixture(Database db, String replica) {
     this.db = db;
+    this.replica = replica;
     this.audit = new AuditLog(db);
     this.store = new ResourceStore(db, audit, Clock.systemUTC());
-    this.gateway = Gateway.start(db, store, registry, "127.0.0.1", 0, "test-replica");
+    this.gateway = Gateway.start(db, store, registry, "127.0.0.1", 0, replica);
   }
 
   /** Restarts the gateway on the same store (pins and routing must survive). */
   void restart() {
     gateway.close();
-    gateway = Gateway.start(db, store, registry, "127.0.0.1", 0, "test-replica");
+    gateway = Gateway.start(db, store, registry, "127.0.0.1", 0, replica);
   }
 
   /** Applies YAML and waits until the gateway routes with it. */

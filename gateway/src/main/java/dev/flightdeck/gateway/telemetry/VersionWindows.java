@@ -136,7 +136,9 @@ public final class VersionWindows {
     synchronized List<ObjectNode> unflushed(long now) {
       List<ObjectNode> out = new ArrayList<>();
       long from = Math.max(flushedThrough + 1, now - SECONDS + 1);
-      for (long s = from; s < now; s++) {
+      // The current second too, partial as it is: rows are replaced by key, so the next flush
+      // writes it again complete (and a flush at shutdown loses nothing).
+      for (long s = from; s <= now; s++) {
         Bucket b = buckets[(int) (s % SECONDS)];
         if (b.second == s && (b.requests > 0 || b.shadow > 0)) {
           out.add(b.toJson());
