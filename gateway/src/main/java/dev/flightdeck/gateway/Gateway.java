@@ -28,6 +28,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -77,10 +78,22 @@ public final class Gateway implements AutoCloseable {
    */
   public static Gateway start(Database db, ResourceStore resources, MeterRegistry registry, String host, int port,
       String replica) {
-    return new Gateway(db, resources, registry, host, port, replica);
+    return new Gateway(db, resources, registry, host, port, replica, null);
   }
 
-  private Gateway(Database db, ResourceStore resources, MeterRegistry registry, String host, int port, String replica) {
+  /**
+   * Starts a gateway that can compare shadow answers by meaning ({@code compare: semantic}).
+   *
+   * @param semantic gives the similarity model; called once, on the first semantic comparison,
+   *     so the model is loaded only when an agent asks for it
+   */
+  public static Gateway start(Database db, ResourceStore resources, MeterRegistry registry, String host, int port,
+      String replica, Supplier<TextSimilarity> semantic) {
+    return new Gateway(db, resources, registry, host, port, replica, semantic);
+  }
+
+  private Gateway(Database db, ResourceStore resources, MeterRegistry registry, String host, int port, String replica,
+      Supplier<TextSimilarity> semantic) {
     this.resources = resources;
     this.windowStore = new WindowStore(db);
     this.replica = replica;
@@ -101,7 +114,8 @@ public final class Gateway implements AutoCloseable {
     server.addConnector(connector);
     this.pins = new SessionPins(new SessionPinStore(db));
     this.metrics = new GatewayMetrics(registry);
-    this.shadows = new ShadowMirror(client(Duration.ofSeconds(2)), metrics, windows, this::recorded, 1024, 16);
+    this.shadows = new ShadowMirror(client(Duration.ofSeconds(2)), metrics, windows, this::recorded, semantic,
+        1024, 16);
     server.setHandler(new GatewayHandler(() -> table, pins, v -> client(v.timeouts().connect()),
         metrics, this::recorded, shadows, new WebSocketBridge(server, client(Duration.ofSeconds(2)))));
     server.setStopTimeout(5_000);

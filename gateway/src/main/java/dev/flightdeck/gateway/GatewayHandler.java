@@ -590,7 +590,7 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
       if (shadowTarget != null && primaryCopy != null) {
         shadows.submit(new ShadowMirror.Mirror(agent.name(), shadowTarget, req.getMethod(), path,
             req.getHttpURI().getQuery(), mirroredHeaders(), body, status, primaryCopy.toByteArray(),
-            agent.shadow().compare()));
+            agent.shadow()));
       }
     }
 

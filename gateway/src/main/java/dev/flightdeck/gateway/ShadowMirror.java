@@ -3,20 +3,24 @@ package dev.flightdeck.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flightdeck.api.resource.Json;
+import dev.flightdeck.gateway.routing.AgentRoute;
 import dev.flightdeck.gateway.routing.VersionTarget;
 import dev.flightdeck.gateway.telemetry.GatewayMetrics;
 import dev.flightdeck.gateway.telemetry.RequestRecord;
 import dev.flightdeck.gateway.telemetry.Usage;
 import dev.flightdeck.gateway.telemetry.VersionWindows;
 import dev.flightdeck.gateway.upstream.Endpoint;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
@@ -33,23 +37,30 @@ final class ShadowMirror implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(ShadowMirror.class.getName());
   /** Fields that differ between any two answers (ids, times, usage) and are left out of "exact". */
   private static final List<String> VOLATILE = List.of("id", "created", "usage", "system_fingerprint", "created_at");
+  /** Fields that are not part of an answer's meaning, left out of the semantic comparison. */
+  private static final java.util.Set<String> NOT_TEXT = java.util.Set.of("id", "created", "usage",
+      "system_fingerprint", "created_at", "model", "object", "role", "finish_reason", "type");
 
   /** One request to mirror, with the primary's answer to compare with. */
   record Mirror(String agent, VersionTarget target, String method, String path, String query,
       List<Map.Entry<String, String>> headers, byte[] body, int primaryStatus, byte[] primaryBody,
-      String compare) {}
+      AgentRoute.Shadow spec) {}
 
   private final HttpClient client;
   private final GatewayMetrics metrics;
   private final VersionWindows windows;
   private final Consumer<RequestRecord> sink;
+  private final Supplier<TextSimilarity> semantic;
+  private volatile TextSimilarity similarity;
+  private final AtomicBoolean warned = new AtomicBoolean();
   private final BlockingQueue<Mirror> queue;
   private final Thread[] workers;
   private final AtomicLong dropped = new AtomicLong();
   private volatile boolean closed;
 
   ShadowMirror(HttpClient client, GatewayMetrics metrics, VersionWindows windows, Consumer<RequestRecord> sink,
-      int queueSize, int workers) {
+      Supplier<TextSimilarity> semantic, int queueSize, int workers) {
+    this.semantic = semantic;
     this.client = client;
     this.metrics = metrics;
     this.windows = windows;
@@ -119,9 +130,7 @@ final class ShadowMirror implements AutoCloseable {
       long nanos = System.nanoTime() - start;
       byte[] body = resp.getContent();
       failed = resp.getStatus() >= 500;
-      boolean different = "none".equals(m.compare()) ? false : m.primaryBody() == null
-          ? resp.getStatus() != m.primaryStatus()
-          : differs(m.primaryStatus(), m.primaryBody(), resp.getStatus(), body);
+      boolean different = compare(m, resp.getStatus(), body);
       Usage u = Usage.fromDocument(body, 0, body.length);
       record(m, resp.getStatus(), nanos, body.length, m.body() == null ? 0 : m.body().length, u, failed, different);
     } catch (InterruptedException ie) {
@@ -141,6 +150,113 @@ final class ShadowMirror implements AutoCloseable {
     sink.accept(new RequestRecord(m.agent(), m.target().name(), null, "shadow", status,
         failed && status == 0 ? "upstream_unavailable" : null, -1, Math.max(0, nanos), bytesIn, bytesOut,
         usage.promptTokens(), usage.completionTokens(), usage.cachedTokens(), usage.costUsd(), true));
+  }
+
+  private boolean compare(Mirror m, int status, byte[] body) {
+    String mode = m.spec().compare();
+    if ("none".equals(mode)) {
+      return false;
+    }
+    if (m.primaryBody() == null || status != m.primaryStatus()) {
+      return status != m.primaryStatus();
+    }
+    if ("semantic".equals(mode)) {
+      TextSimilarity sim = similarity();
+      if (sim != null) {
+        double score = sim.similarity(answerText(m.primaryBody()), answerText(body));
+        metrics.shadowSimilarity(m.agent(), m.target().name(), score);
+        return score < m.spec().minSimilarity();
+      }
+    }
+    return differs(m.primaryStatus(), m.primaryBody(), status, body);
+  }
+
+  /** The model, loaded on the first semantic comparison (off the request path), or null. */
+  private TextSimilarity similarity() {
+    TextSimilarity s = similarity;
+    if (s == null && semantic != null) {
+      synchronized (this) {
+        if (similarity == null) {
+          try {
+            similarity = semantic.get();
+          } catch (RuntimeException | LinkageError e) {
+            if (warned.compareAndSet(false, true)) {
+              LOG.log(System.Logger.Level.WARNING, "semantic shadow comparison is unavailable (" + e
+                  + "); comparing exactly instead");
+            }
+            return null;
+          }
+        }
+        s = similarity;
+      }
+    }
+    return s;
+  }
+
+  /**
+   * The text of an answer, for semantic comparison: a JSON body's string values (without ids,
+   * timestamps and usage), joined by new lines; a stream of SSE events' {@code content} and
+   * {@code text} values, concatenated (the streamed answer); any other body as text.
+   */
+  static String answerText(byte[] body) {
+    String raw = new String(body, StandardCharsets.UTF_8);
+    String trimmed = raw.stripLeading();
+    if (trimmed.startsWith("data:") || trimmed.startsWith("event:") || trimmed.startsWith(":")) {
+      StringBuilder out = new StringBuilder();
+      for (String line : raw.split("\n")) {
+        if (line.startsWith("data:")) {
+          String data = line.substring(5).strip();
+          try {
+            collect(Json.mapper().readTree(data), out, true, "");
+          } catch (java.io.IOException | RuntimeException e) {
+            // not JSON ([DONE], plain text): not part of the answer's text
+          }
+        }
+      }
+      return out.isEmpty() ? raw : out.toString();
+    }
+    if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+      try {
+        StringBuilder out = new StringBuilder();
+        collect(Json.mapper().readTree(body), out, false, "\n");
+        return out.toString();
+      } catch (java.io.IOException | RuntimeException e) {
+        return raw;
+      }
+    }
+    return raw;
+  }
+
+  private static void collect(JsonNode n, StringBuilder out, boolean streamed, String sep) {
+    if (n.isObject()) {
+      for (Map.Entry<String, JsonNode> f : n.properties()) {
+        if (NOT_TEXT.contains(f.getKey())) {
+          continue;
+        }
+        JsonNode v = f.getValue();
+        if (v.isTextual()) {
+          if (!streamed || f.getKey().equals("content") || f.getKey().equals("text")) {
+            if (!out.isEmpty()) {
+              out.append(sep);
+            }
+            out.append(v.asText());
+          }
+        } else {
+          collect(v, out, streamed, sep);
+        }
+      }
+    } else if (n.isArray()) {
+      for (JsonNode v : n) {
+        if (v.isTextual() && !streamed) {
+          if (!out.isEmpty()) {
+            out.append(sep);
+          }
+          out.append(v.asText());
+        } else {
+          collect(v, out, streamed, sep);
+        }
+      }
+    }
   }
 
   /**

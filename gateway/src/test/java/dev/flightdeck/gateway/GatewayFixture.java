@@ -2,6 +2,7 @@ package dev.flightdeck.gateway;
 
 import dev.flightdeck.api.auth.Principal;
 import dev.flightdeck.api.parse.ResourceReader;
+import dev.flightdeck.embeddings.MiniLm;
 import dev.flightdeck.store.Database;
 import dev.flightdeck.store.audit.AuditLog;
 import dev.flightdeck.store.resource.ResourceStore;
@@ -37,13 +38,13 @@ final class GatewayFixture implements AutoCloseable {
     this.replica = replica;
     this.audit = new AuditLog(db);
     this.store = new ResourceStore(db, audit, Clock.systemUTC());
-    this.gateway = Gateway.start(db, store, registry, "127.0.0.1", 0, replica);
+    this.gateway = Gateway.start(db, store, registry, "127.0.0.1", 0, replica, () -> MiniLm.shared()::similarity);
   }
 
   /** Restarts the gateway on the same store (pins and routing must survive). */
   void restart() {
     gateway.close();
-    gateway = Gateway.start(db, store, registry, "127.0.0.1", 0, replica);
+    gateway = Gateway.start(db, store, registry, "127.0.0.1", 0, replica, () -> MiniLm.shared()::similarity);
   }
 
   /** Applies YAML and waits until the gateway routes with it. */

@@ -439,6 +439,29 @@ class GatewayIT {
   }
 
   @Test
+  void semanticShadowComparisonTellsAParaphraseFromADifferentAnswer() throws Exception {
+    a.answer = "I routed your ticket to the billing queue because the invoice amount is wrong.";
+    b.answer = "Your ticket went to billing: the amount on the invoice is incorrect.";
+    twoVersions(100, 0, "shadow: {version: triage-b, percent: 100, compare: semantic, minSimilarity: 0.6}", "");
+    for (int i = 0; i < 5; i++) {
+      fx.post("/agents/triage/echo?plain=1", "{\"input\":\"" + i + "\"}");
+    }
+    // The model loads on the first comparison (a few seconds), on a shadow worker.
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+        assertThat(fx.gateway.stats("triage-b", Duration.ofMinutes(1)).shadowRequests()).isEqualTo(5));
+    assertThat(fx.gateway.stats("triage-b", Duration.ofMinutes(1)).shadowDifferent()).isZero();
+
+    b.answer = "The weather in Lisbon will be sunny tomorrow with light winds.";
+    for (int i = 0; i < 5; i++) {
+      fx.post("/agents/triage/echo?plain=1", "{\"input\":\"" + i + "\"}");
+    }
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+        assertThat(fx.gateway.stats("triage-b", Duration.ofMinutes(1)).shadowRequests()).isEqualTo(10));
+    assertThat(fx.gateway.stats("triage-b", Duration.ofMinutes(1)).shadowDifferent()).isEqualTo(5);
+    assertThat(fx.registry.find("flightdeck_gateway_shadow_similarity").summary().count()).isEqualTo(10);
+  }
+
+  @Test
   void largeUploadsStreamThroughWithoutBeingHeld() throws Exception {
     twoVersions(100, 0, "", "");
     long size = 64L * 1024 * 1024;

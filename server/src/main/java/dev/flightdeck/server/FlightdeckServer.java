@@ -1,5 +1,6 @@
 package dev.flightdeck.server;
 
+import dev.flightdeck.embeddings.MiniLm;
 import dev.flightdeck.gateway.Gateway;
 import dev.flightdeck.server.http.ApiServer;
 import dev.flightdeck.server.observability.ServerMetrics;
@@ -46,7 +47,9 @@ public final class FlightdeckServer implements AutoCloseable {
       this.port = api.start(options.host(), options.port());
       try {
         this.gateway = options.gatewayPort() < 0 ? null : Gateway.start(db, resources, metrics.registry(),
-            options.host(), options.gatewayPort(), options.host() + ":" + port);
+            options.host(), options.gatewayPort(), options.host() + ":" + port,
+            // MiniLM loads on the first semantic shadow comparison, never before.
+            () -> MiniLm.shared()::similarity);
       } catch (RuntimeException e) {
         api.close();
         throw e;

@@ -29,8 +29,11 @@ public record AgentRoute(
   /** How sessions are recognised, and what happens when a pinned version is gone. */
   public record SessionSpec(String header, String cookie, String bodyField, long ttlMillis, boolean migrate) {}
 
-  /** Shadow traffic: mirror {@code percent} of requests to {@code version}. */
-  public record Shadow(String version, int percent, String compare) {}
+  /**
+   * Shadow traffic: mirror {@code percent} of requests to {@code version}, comparing answers by
+   * {@code compare} ({@code none}, {@code exact}, {@code semantic} with {@code minSimilarity}).
+   */
+  public record Shadow(String version, int percent, String compare, double minSimilarity) {}
 
   /** Chooses a version of the weighted split for a new session (stable across replicas). */
   public String chooseFor(String sessionId) {

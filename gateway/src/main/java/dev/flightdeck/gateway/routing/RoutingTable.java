@@ -111,7 +111,7 @@ public record RoutingTable(long revision, Map<String, AgentRoute> agents, Map<St
     JsonNode sh = spec.path("shadow");
     AgentRoute.Shadow shadow = sh.isObject() && sh.path("percent").asInt() > 0
         ? new AgentRoute.Shadow(sh.path("version").asText(), sh.path("percent").asInt(),
-            sh.path("compare").asText("exact"))
+            sh.path("compare").asText("exact"), sh.path("minSimilarity").asDouble(0.8))
         : null;
     AdmissionGate gate = gate(spec.path("capacity"), old == null ? null : old.gate(), scheduler);
     return new AgentRoute(a.name(), List.copyOf(rules), Map.copyOf(versions),

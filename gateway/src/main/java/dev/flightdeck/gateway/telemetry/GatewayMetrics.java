@@ -1,6 +1,7 @@
 package dev.flightdeck.gateway.telemetry;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
@@ -28,6 +29,7 @@ public final class GatewayMetrics {
   private final Map<String, RequestMeters> requestMeters = new ConcurrentHashMap<>();
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
   private final Map<String, Timer> waits = new ConcurrentHashMap<>();
+  private final Map<String, DistributionSummary> similarities = new ConcurrentHashMap<>();
   private final MultiGauge queueDepth;
   private final MultiGauge inFlight;
 
@@ -92,6 +94,15 @@ public final class GatewayMetrics {
     waits.computeIfAbsent(agent + '\u0000' + scope, k -> Timer.builder("flightdeck_gateway_queue_wait")
         .description("Time requests waited for admission").tags("agent", agent, "scope", scope)
         .serviceLevelObjectives(LATENCY_BUCKETS).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Records how similar a shadow's answer was to the primary's (compare: semantic). */
+  public void shadowSimilarity(String agent, String version, double similarity) {
+    similarities.computeIfAbsent(agent + '\u0000' + version, k -> DistributionSummary
+        .builder("flightdeck_gateway_shadow_similarity")
+        .description("Cosine similarity of shadow answers to primary answers (compare: semantic)")
+        .tags("agent", agent, "version", version).serviceLevelObjectives(0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
+        .register(registry)).record(similarity);
   }
 
   /** Counts a mirrored request by result ({@code same}, {@code different}, {@code error}, {@code dropped}). */
