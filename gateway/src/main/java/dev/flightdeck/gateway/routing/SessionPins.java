@@ -30,6 +30,8 @@ public final class SessionPins implements AutoCloseable {
   private final Map<String, Boolean> absent = new ConcurrentHashMap<>();
   private final BlockingQueue<SessionPin> pending = new ArrayBlockingQueue<>(65_536);
   private final BlockingQueue<SessionPin> extensions = new ArrayBlockingQueue<>(65_536);
+  private final List<SessionPin> unwritten = new ArrayList<>();
+  private final List<SessionPin> unextended = new ArrayList<>();
   private final Thread writer;
   private volatile boolean closed;
   private volatile long lastExpiry;
@@ -124,16 +126,32 @@ public final class SessionPins implements AutoCloseable {
 
   /** Writes pending pins now. */
   public synchronized void flush() {
-    List<SessionPin> batch = new ArrayList<>();
+    // What a failed write took out of the queues goes back into the next try, so a store
+    // that is busy or down for a while loses no pin.
+    List<SessionPin> batch = new ArrayList<>(unwritten);
+    unwritten.clear();
     pending.drainTo(batch);
     if (!batch.isEmpty()) {
-      for (SessionPin stored : store.insert(batch, System.currentTimeMillis())) {
+      List<SessionPin> winners;
+      try {
+        winners = store.insert(batch, System.currentTimeMillis());
+      } catch (RuntimeException e) {
+        unwritten.addAll(batch);
+        throw e;
+      }
+      for (SessionPin stored : winners) {
         cache.put(key(stored.agent(), stored.sessionId()), stored);
       }
     }
-    List<SessionPin> ext = new ArrayList<>();
+    List<SessionPin> ext = new ArrayList<>(unextended);
+    unextended.clear();
     extensions.drainTo(ext);
-    store.extend(ext);
+    try {
+      store.extend(ext);
+    } catch (RuntimeException e) {
+      unextended.addAll(ext);
+      throw e;
+    }
     long now = System.currentTimeMillis();
     if (now - lastExpiry > 60_000) {
       lastExpiry = now;

@@ -101,13 +101,19 @@ public final class SessionPinStore {
   public void migrate(List<SessionPin> pins, String fromVersion) {
     db.inTransaction("pin.migrate", tx -> {
       try (PreparedStatement ps = tx.connection().prepareStatement(
-          "UPDATE fd_session_pin SET version = ?, expires_at = ? WHERE agent = ? AND session_id = ? AND version = ?")) {
+          // An upsert, not an update: the old pin may not be written yet (pins are written in
+          // batches), and when it is, it must not win over the move (its insert does nothing).
+          "INSERT INTO fd_session_pin (agent, session_id, version, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"
+              + " ON CONFLICT (agent, session_id) DO UPDATE SET version = excluded.version,"
+              + " created_at = excluded.created_at, expires_at = excluded.expires_at"
+              + " WHERE fd_session_pin.version = ?")) {
         for (SessionPin p : pins) {
-          ps.setString(1, p.version());
-          ps.setLong(2, p.expiresAt());
-          ps.setString(3, p.agent());
-          ps.setString(4, p.sessionId());
-          ps.setString(5, fromVersion);
+          ps.setString(1, p.agent());
+          ps.setString(2, p.sessionId());
+          ps.setString(3, p.version());
+          ps.setLong(4, p.createdAt());
+          ps.setLong(5, p.expiresAt());
+          ps.setString(6, fromVersion);
           ps.addBatch();
         }
         ps.executeBatch();
