@@ -51,7 +51,7 @@ final class KindRules {
     unique(spec.path("rules"), "name", "spec.rules", map, out);
     JsonNode rules = spec.path("rules");
     for (int i = 0; i < rules.size(); i++) {
-      JsonNode user = rules.get(i).path("match").path("user");
+      JsonNode user = rules.path(i).path("match").path("user");
       if (!user.isObject()) {
         continue;
       }
@@ -75,8 +75,8 @@ final class KindRules {
     JsonNode models = spec.path("models");
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < models.size(); i++) {
-      String id = models.get(i).path("id").asText();
-      String provider = models.get(i).path("provider").asText("openai");
+      String id = models.path(i).path("id").asText();
+      String provider = models.path(i).path("provider").asText("openai");
       String path = "spec.models[" + i + "].id";
       if (!seen.add(provider + "/" + id)) {
         out.accept(map.at(path, "model \"" + id + "\" is listed twice"));
@@ -98,7 +98,7 @@ final class KindRules {
   private static void unique(JsonNode array, String field, String path, SourceMap map, Consumer<Diagnostic> out) {
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < array.size(); i++) {
-      String v = array.get(i).path(field).asText();
+      String v = array.path(i).path(field).asText();
       if (!seen.add(v)) {
         out.accept(map.at(path + "[" + i + "]." + field, "\"" + v + "\" is used twice; expected unique names"));
       }

@@ -216,4 +216,26 @@ class ResourceReaderTest {
     assertThatThrownBy(() -> READER.read(new ResourceReader.Source("big.yaml", big)))
         .hasMessageContaining("expected at most 4194304 bytes");
   }
+
+  @Test
+  void listsGivenAsMappingsAreSchemaErrorsNotCrashes() {
+    // Found by ResourceReaderFuzzTest: the kind rules indexed these as lists.
+    assertThat(errors("v.yaml", """
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: AgentVersion
+        metadata: {name: v1}
+        spec:
+          agent: a
+          endpoints: [{url: "http://127.0.0.1:9101"}]
+          models: {id: gpt-4o-mini-2024-07-18}
+        """)).singleElement().asString().contains("spec.models").contains("expected");
+    assertThat(errors("a.yaml", """
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Agent
+        metadata: {name: a}
+        spec:
+          routes: [{version: v1, weight: 100}]
+          rules: {name: x}
+        """)).singleElement().asString().contains("spec.rules").contains("expected");
+  }
 }
