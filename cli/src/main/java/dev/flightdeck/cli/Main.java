@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
     description = "Flightdeck: control plane and gateway for AI agents in production.",
     subcommands = {
         ServerCommand.class,
+        SimCommand.class,
         ApplyCommand.class,
         GetCommand.class,
         DescribeCommand.class,
