@@ -3,6 +3,7 @@ package dev.flightdeck.gateway;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.flightdeck.gateway.routing.AgentRoute;
 import dev.flightdeck.gateway.routing.RoutingTable;
 import dev.flightdeck.gateway.routing.Rule;
@@ -26,7 +27,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -748,23 +748,7 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
   }
 
   private static void escape(StringBuilder sb, String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-    }
+    JsonStringEncoder.getInstance().quoteAsString(s, sb);
   }
 
   /** Reads a top-level string field of a JSON body, or null. */

@@ -81,8 +81,6 @@ public record Scenario(List<String> models, long seed, Latency latency, List<Rul
       root = YAML.readTree(yaml);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
       throw new FlightdeckException(source + ": not valid YAML: " + e.getOriginalMessage());
-    } catch (IOException e) {
-      throw new FlightdeckException(source + ": cannot read: " + e.getMessage());
     }
     return new Parser(source).scenario(root == null ? JsonNodeFactory.instance.objectNode() : root);
   }

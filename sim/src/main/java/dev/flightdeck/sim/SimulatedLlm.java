@@ -60,9 +60,9 @@ public final class SimulatedLlm implements AutoCloseable {
     server.setHandler(new Handler.Abstract() {
       @Override
       public boolean handle(Request req, Response resp, Callback cb) {
-        requests.incrementAndGet();
+        long n = requests.incrementAndGet();
         try {
-          route(req, resp, cb);
+          route(req, resp, cb, n);
         } catch (IOException | RuntimeException e) {
           if (!resp.isCommitted()) {
             error(resp, cb, 500, "server_error", "simulator_error", "the simulator failed: " + e.getMessage());
@@ -122,7 +122,8 @@ public final class SimulatedLlm implements AutoCloseable {
     }
   }
 
-  private void route(Request req, Response resp, Callback cb) throws IOException {
+  /** Answers request number {@code n} (it names the completion and its tool calls). */
+  private void route(Request req, Response resp, Callback cb, long n) throws IOException {
     String path = Request.getPathInContext(req);
     String method = req.getMethod();
     switch (path) {
@@ -150,7 +151,7 @@ public final class SimulatedLlm implements AutoCloseable {
         if (path.equals("/v1/embeddings")) {
           embeddings(body, resp, cb);
         } else {
-          chat(req, body, resp, cb);
+          chat(req, body, resp, cb, n);
         }
       }
       case "/healthz" -> json(resp, cb, 200, Json.object().put("status", "ok"));
@@ -188,7 +189,7 @@ public final class SimulatedLlm implements AutoCloseable {
     }
   }
 
-  private void chat(Request req, JsonNode body, Response resp, Callback cb) throws IOException {
+  private void chat(Request req, JsonNode body, Response resp, Callback cb, long n) throws IOException {
     Scenario s = scenario;
     String model = body.path("model").asText("");
     if (!s.models().contains(model)) {
@@ -210,7 +211,7 @@ public final class SimulatedLlm implements AutoCloseable {
       }
     }
     hits.computeIfAbsent(rule.name(), k -> new AtomicLong()).incrementAndGet();
-    SplittableRandom random = new SplittableRandom(s.seed() * 0x9E3779B97F4A7C15L + requests.get());
+    SplittableRandom random = new SplittableRandom(s.seed() * 0x9E3779B97F4A7C15L + n);
     Scenario.Latency latency = rule.latency() != null ? rule.latency() : s.latency();
     Scenario.Fault fault = rule.fault() != null && random.nextDouble() < rule.fault().rate() ? rule.fault() : null;
     sleep(sample(latency, random));
@@ -250,10 +251,10 @@ public final class SimulatedLlm implements AutoCloseable {
     long completion = rule.completionTokens() >= 0 ? rule.completionTokens() * factor
         : Math.max(1, ((reply == null ? 0 : reply.length()) + calls.stream().mapToInt(t -> t.name().length() + t.arguments().length()).sum() + 3) / 4);
     long cached = Math.min(prompt, rule.cachedTokens());
-    String id = "chatcmpl-sim-" + requests.get();
+    String id = "chatcmpl-sim-" + n;
     long created = System.currentTimeMillis() / 1000;
     if (body.path("stream").asBoolean(false)) {
-      stream(req, resp, cb, id, created, model, reply, calls, usage(prompt, completion, cached),
+      stream(req, resp, cb, n, id, created, model, reply, calls, usage(prompt, completion, cached),
           body.path("stream_options").path("include_usage").asBoolean(false), latency.perChunk(),
           fault != null && fault.kind().equals("cut") ? fault.afterChunks() : -1);
       return;
@@ -271,7 +272,7 @@ public final class SimulatedLlm implements AutoCloseable {
     if (!calls.isEmpty()) {
       ArrayNode tc = message.putArray("tool_calls");
       for (int i = 0; i < calls.size(); i++) {
-        tc.addObject().put("id", "call_" + requests.get() + "_" + i).put("type", "function").putObject("function")
+        tc.addObject().put("id", "call_" + n + "_" + i).put("type", "function").putObject("function")
             .put("name", calls.get(i).name()).put("arguments", calls.get(i).arguments());
       }
     }
@@ -297,7 +298,7 @@ public final class SimulatedLlm implements AutoCloseable {
     return u;
   }
 
-  private void stream(Request req, Response resp, Callback cb, String id, long created, String model, String reply,
+  private void stream(Request req, Response resp, Callback cb, long n, String id, long created, String model, String reply,
       List<Scenario.ToolCall> calls, ObjectNode usage, boolean includeUsage, Duration perChunk, int cutAfter)
       throws IOException {
     resp.setStatus(200);
@@ -313,7 +314,7 @@ public final class SimulatedLlm implements AutoCloseable {
     }
     for (int i = 0; i < calls.size(); i++) {
       ObjectNode d = Json.object();
-      d.putArray("tool_calls").addObject().put("index", i).put("id", "call_" + requests.get() + "_" + i)
+      d.putArray("tool_calls").addObject().put("index", i).put("id", "call_" + n + "_" + i)
           .put("type", "function").putObject("function").put("name", calls.get(i).name())
           .put("arguments", calls.get(i).arguments());
       deltas.add(d);

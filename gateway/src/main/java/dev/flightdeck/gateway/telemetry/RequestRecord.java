@@ -1,5 +1,7 @@
 package dev.flightdeck.gateway.telemetry;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+
 /**
  * What the gateway saw of one request.
  *
@@ -58,16 +60,7 @@ public record RequestRecord(
       return sb.append("null");
     }
     sb.append('"');
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == '"' || c == '\\') {
-        sb.append('\\').append(c);
-      } else if (c < 0x20) {
-        sb.append(String.format("\\u%04x", (int) c));
-      } else {
-        sb.append(c);
-      }
-    }
+    JsonStringEncoder.getInstance().quoteAsString(value, sb);
     return sb.append('"');
   }
 }
