@@ -23,7 +23,7 @@ import java.util.List;
  * warning) instead of taking seconds.
  *
  * <p>An unbroken run of digits is not reported: in agent answers those are order ids, amounts and
- * timestamps far more often than phone numbers (a third of random ten-digit ids are valid US
+ * timestamps far more often than phone numbers (over a third of random ten-digit ids are valid US
  * numbers), while a phone number written for a person carries a {@code +}, a separator or brackets.
  */
 final class PhoneFinder implements Finder {
