@@ -93,6 +93,18 @@ final class KindRules {
       out.accept(map.at("spec", "expected cases (inline) or casesFrom (a file), got neither"));
     }
     unique(spec.path("cases"), "name", "spec.cases", map, out);
+    if (spec.path("schedule").isTextual()) {
+      try {
+        dev.flightdeck.api.resource.Schedules.parse(spec.get("schedule").asText());
+      } catch (IllegalArgumentException e) {
+        out.accept(map.at("spec.schedule", e.getMessage()));
+      }
+    }
+    String judgeModel = spec.path("judge").path("model").asText("");
+    if (MODEL_ALIAS.matcher(judgeModel).find()) {
+      out.accept(map.at("spec.judge.model", "expected a pinned model id for the judge (scores must not drift "
+          + "when the provider ships a new model), got the alias \"" + judgeModel + "\""));
+    }
   }
 
   private static void unique(JsonNode array, String field, String path, SourceMap map, Consumer<Diagnostic> out) {

@@ -75,6 +75,27 @@ public final class ResourceReader {
     return out;
   }
 
+  /** A YAML or JSON document that is not a resource (a data file), with the positions of its values. */
+  public record Document(com.fasterxml.jackson.databind.JsonNode root, SourceMap sourceMap) {}
+
+  /**
+   * Reads the documents of a YAML or JSON data file with positions, under the same limits as
+   * resources. @throws InvalidResourceException on syntax errors, oversize input or bad UTF-8
+   */
+  public static List<Document> readDocuments(Source source) {
+    if (source.content().length > MAX_FILE_BYTES) {
+      throw new InvalidResourceException(List.of(new Diagnostic(source.name(), 0, 0, "", "file is "
+          + source.content().length + " bytes; expected at most " + MAX_FILE_BYTES + " bytes")));
+    }
+    String text = decode(source.content()).orElseThrow(() -> new InvalidResourceException(List.of(
+        new Diagnostic(source.name(), 0, 0, "", "expected UTF-8 text, got bytes that are not valid UTF-8"))));
+    LocatedTreeReader.Result read = LocatedTreeReader.read(source.name(), text, isJson(source.name(), text));
+    if (!read.diagnostics().isEmpty()) {
+      throw new InvalidResourceException(read.diagnostics());
+    }
+    return read.documents().stream().map(d -> new Document(d.root(), d.map())).toList();
+  }
+
   /** The JSON Schema of a kind, as served to editors. */
   public static String schemaText(String file) {
     try (var in = ResourceReader.class.getClassLoader().getResourceAsStream(SchemaCheck.SCHEMA_DIR + file)) {

@@ -25,6 +25,13 @@ public final class SourceMap {
     return new SourceMap(source);
   }
 
+  /** A map that places everything at one line (a row of a CSV file). */
+  public static SourceMap line(String source, int line) {
+    SourceMap m = new SourceMap(source);
+    m.value("", new Position(line, 1));
+    return m;
+  }
+
   /** The file name this map belongs to. */
   public String source() {
     return source;
