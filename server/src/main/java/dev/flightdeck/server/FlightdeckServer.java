@@ -2,6 +2,8 @@ package dev.flightdeck.server;
 
 import dev.flightdeck.embeddings.MiniLm;
 import dev.flightdeck.gateway.Gateway;
+import dev.flightdeck.server.eval.EvalScheduler;
+import dev.flightdeck.store.eval.EvalRunStore;
 import dev.flightdeck.server.http.ApiServer;
 import dev.flightdeck.server.observability.ServerMetrics;
 import dev.flightdeck.store.Database;
@@ -28,6 +30,7 @@ public final class FlightdeckServer implements AutoCloseable {
   private final ServerMetrics metrics;
   private final ApiServer api;
   private final Gateway gateway;
+  private final EvalScheduler evals;
   private final Optional<IssuedToken> initialAdmin;
   private final String host;
   private final int port;
@@ -54,6 +57,8 @@ public final class FlightdeckServer implements AutoCloseable {
         api.close();
         throw e;
       }
+      this.evals = EvalScheduler.start(resources, new EvalRunStore(db), metrics.registry(), host + ":" + port,
+          gatewayUrl());
     } catch (RuntimeException e) {
       db.close();
       throw e;
@@ -126,6 +131,7 @@ public final class FlightdeckServer implements AutoCloseable {
 
   @Override
   public void close() {
+    evals.close();
     if (gateway != null) {
       gateway.close();
     }

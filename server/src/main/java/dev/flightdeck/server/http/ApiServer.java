@@ -47,6 +47,7 @@ public final class ApiServer implements AutoCloseable {
       new ResourceApi(resources, reader).register(config.routes);
       new TokenApi(tokens).register(config.routes);
       new AuditApi(audit).register(config.routes);
+      new EvalApi(new dev.flightdeck.store.eval.EvalRunStore(db)).register(config.routes);
       watch.register(config.routes);
     });
   }
