@@ -209,7 +209,7 @@ run_flightdeck() {
     local counts
     counts="$("$NODE_BIN" -e '
         const r = require(process.argv[1]);
-        const made = r.calls && r.calls.made;
+        const made = r.calls && r.calls.runs;
         console.log(made ?? process.argv[2], r.tookMs ?? "n/a");' "$out" "$((CASES * FD_RUNS))")"
     read -r runs took <<<"$counts"
     echo "$runs $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $took"

@@ -40,7 +40,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *
  * The queue comes from keywords in the ticket: billing, refund, charge → {@code billing}; login,
  * password, reset → {@code account}; anything else → {@code general}. The email is the first
- * address in the ticket, else {@code customer@example.com}. {@code GET /healthz} answers
+ * address in the ticket, else {@code customer@example.com}. A ticket holding {@code [p=0.7]} is
+ * routed right with that probability only, else to {@code general} (for {@code bench/eval/adaptive.sh}). {@code GET /healthz} answers
  * {@code {"status":"ok","requests":N}}.
  *
  * <p>A Jetty core non-blocking handler: the body is read asynchronously and the answer written
@@ -131,9 +132,16 @@ public final class InstantAgent {
     new CountDownLatch(1).await();
   }
 
+  /** "[p=0.7]" in a ticket: route it right with that probability only (the adaptive benchmark's flaky cases). */
+  private static final Pattern FLAKY = Pattern.compile("\\[p=(0?\\.[0-9]+|1(\\.0*)?)]");
+
   /** The queue for a ticket, by keyword. */
   static String queue(String ticket) {
     String t = ticket.toLowerCase(Locale.ROOT);
+    Matcher flaky = FLAKY.matcher(t);
+    if (flaky.find() && java.util.concurrent.ThreadLocalRandom.current().nextDouble() >= Double.parseDouble(flaky.group(1))) {
+      return "general";
+    }
     if (t.contains("billing") || t.contains("refund") || t.contains("charge")) {
       return "billing";
     }
