@@ -474,10 +474,27 @@ public final class SimulatedLlm implements AutoCloseable {
 
   /** Breaks the connection off, as a crashing model server would. */
   private static void drop(Request req, Callback cb) {
-    // A FIN, not a reset: what was sent reaches the client, then the body ends unfinished.
+    // A FIN, not a reset: what was sent reaches the client, then the body ends unfinished. The
+    // socket is closed only once the client has closed its side (or after 5 s): closing earlier
+    // can turn into a reset that discards the data the client has not read yet.
     org.eclipse.jetty.io.EndPoint endPoint = req.getConnectionMetaData().getConnection().getEndPoint();
     endPoint.shutdownOutput();
-    sleep(Duration.ofMillis(20));
+    java.nio.ByteBuffer scratch = java.nio.ByteBuffer.allocate(4096);
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    try {
+      while (System.nanoTime() < deadline) {
+        scratch.clear().flip();
+        int n = endPoint.fill(scratch);
+        if (n < 0) {
+          break;
+        }
+        if (n == 0) {
+          sleep(Duration.ofMillis(5));
+        }
+      }
+    } catch (IOException e) {
+      // the client reset its side: nothing left to protect
+    }
     endPoint.close();
     cb.failed(new IOException("simulated connection drop"));
   }
