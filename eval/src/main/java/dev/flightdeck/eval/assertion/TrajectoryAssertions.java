@@ -23,6 +23,14 @@ final class TrajectoryAssertions {
 
   private TrajectoryAssertions() {}
 
+  /** An assertion that reads the trajectory. */
+  interface OnTrajectory extends Assertion {
+    @Override
+    default boolean trajectory() {
+      return true;
+    }
+  }
+
   /** How arguments are compared. */
   enum ArgsMatch { EXACT, IGNORE, SUBSET, SUPERSET }
 
@@ -93,16 +101,11 @@ final class TrajectoryAssertions {
   }
 
   record ToolCalled(String tool, Optional<JsonNode> args, ArgsMatcher matcher, int min, OptionalInt max)
-      implements Assertion {
+      implements OnTrajectory {
     @Override
     public String label() {
       return "tool-called " + tool + args.map(a -> Canonical.json(a)).orElse("")
           + (min != 1 ? " min " + min : "") + (max.isPresent() ? " max " + max.getAsInt() : "");
-    }
-
-    @Override
-    public boolean trajectory() {
-      return true;
     }
 
     @Override
@@ -119,15 +122,10 @@ final class TrajectoryAssertions {
     }
   }
 
-  record ToolNotCalled(String tool) implements Assertion {
+  record ToolNotCalled(String tool) implements OnTrajectory {
     @Override
     public String label() {
       return "tool-not-called " + tool;
-    }
-
-    @Override
-    public boolean trajectory() {
-      return true;
     }
 
     @Override
@@ -138,15 +136,10 @@ final class TrajectoryAssertions {
     }
   }
 
-  record Trajectory(List<ToolCall> reference, Mode mode, ArgsMatcher matcher) implements Assertion {
+  record Trajectory(List<ToolCall> reference, Mode mode, ArgsMatcher matcher) implements OnTrajectory {
     @Override
     public String label() {
       return "trajectory " + mode.name().toLowerCase(java.util.Locale.ROOT) + " [" + calls(reference) + "]";
-    }
-
-    @Override
-    public boolean trajectory() {
-      return true;
     }
 
     @Override
@@ -211,15 +204,10 @@ final class TrajectoryAssertions {
     }
   }
 
-  record Recovered(Optional<String> tool, boolean sameTool) implements Assertion {
+  record Recovered(Optional<String> tool, boolean sameTool) implements OnTrajectory {
     @Override
     public String label() {
       return "tool-recovered" + tool.map(t -> " " + t).orElse("");
-    }
-
-    @Override
-    public boolean trajectory() {
-      return true;
     }
 
     @Override
@@ -245,15 +233,10 @@ final class TrajectoryAssertions {
     }
   }
 
-  record MaxSteps(int max) implements Assertion {
+  record MaxSteps(int max) implements OnTrajectory {
     @Override
     public String label() {
       return "max-steps " + max;
-    }
-
-    @Override
-    public boolean trajectory() {
-      return true;
     }
 
     @Override
@@ -263,15 +246,10 @@ final class TrajectoryAssertions {
     }
   }
 
-  record NoLoop(int max) implements Assertion {
+  record NoLoop(int max) implements OnTrajectory {
     @Override
     public String label() {
       return "no-loop " + max;
-    }
-
-    @Override
-    public boolean trajectory() {
-      return true;
     }
 
     @Override
