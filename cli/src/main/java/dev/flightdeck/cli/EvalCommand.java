@@ -21,7 +21,6 @@ import dev.flightdeck.eval.suite.Suite;
 import dev.flightdeck.eval.suite.SuiteCompiler;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,7 +29,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -180,30 +178,14 @@ final class EvalCommand {
     }
 
     private Target resolve(String t) {
-      if (t.startsWith("http://") || t.startsWith("https://")) {
-        try {
-          return Target.url(t);
-        } catch (IllegalArgumentException e) {
-          throw new CliException(ExitCodes.INVALID, "error: --target: " + e.getMessage());
-        }
+      try {
+        return Target.resolve(t,
+            () -> Optional.ofNullable(gateway).or(() -> Optional.ofNullable(Connection.env.get("FLIGHTDECK_GATEWAY")))
+                .orElse("http://127.0.0.1:7080"),
+            name -> connection.client().get("/api/v1/agentversions/" + name).path("spec"));
+      } catch (IllegalArgumentException e) {
+        throw new CliException(ExitCodes.INVALID, "error: --target: " + e.getMessage());
       }
-      int slash = t.indexOf('/');
-      String kind = slash < 0 ? "" : t.substring(0, slash).toLowerCase(Locale.ROOT);
-      String name = slash < 0 ? t : t.substring(slash + 1);
-      if (kind.equals("agent")) {
-        String gw = Optional.ofNullable(gateway).or(() -> Optional.ofNullable(Connection.env.get("FLIGHTDECK_GATEWAY")))
-            .orElse("http://127.0.0.1:7080");
-        return new Target(t, URI.create(gw.replaceAll("/+$", "") + "/agents/" + name), Map.of());
-      }
-      if (kind.equals("agentversion") || kind.equals("av")) {
-        JsonNode v = connection.client().get("/api/v1/agentversions/" + name);
-        JsonNode url = v.path("spec").path("endpoints").path(0).path("url");
-        if (!url.isTextual()) {
-          throw new CliException(ExitCodes.INVALID, "error: agentversion/" + name + " has no endpoints to send runs to");
-        }
-        return new Target("agentversion/" + name, URI.create(url.asText()), Map.of());
-      }
-      throw new CliException(ExitCodes.INVALID, "error: --target: expected a URL, agent/NAME or agentversion/NAME, got \"" + t + "\"");
     }
   }
 

@@ -10,9 +10,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -119,7 +116,7 @@ public final class Judge {
     js.put("name", "verdict");
     js.put("strict", true);
     js.set("schema", SCHEMA);
-    String key = digest(spec.baseUrl() + "\n" + body);
+    String key = Json.sha256Hex((spec.baseUrl() + "\n" + body).getBytes(StandardCharsets.UTF_8));
     Optional<JsonNode> cached = cache.get(key);
     if (cached.isPresent()) {
       return verdict(cached.get(), minScore, true);
@@ -201,14 +198,6 @@ public final class Judge {
     String msg = String.format(Locale.ROOT, "judge %s scored %.2f (min %.2f)%s: %s", spec.model(), score, minScore,
         cached ? " [cached]" : "", Text.brief(v.path("reason").asText(""), 160));
     return score >= minScore ? Check.pass(msg) : Check.fail(msg);
-  }
-
-  private static String digest(String s) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private static void sleep(long ms) {

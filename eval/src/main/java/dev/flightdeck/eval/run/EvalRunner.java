@@ -57,6 +57,7 @@ public final class EvalRunner implements AutoCloseable {
   public record CaseRun(EvalCase evalCase, List<RunRecord> runs, boolean stoppedEarly) {}
 
   private static final int MAX_ANSWER_CHARS = 4000;
+  private static final java.util.regex.Pattern NOT_PRINTABLE = java.util.regex.Pattern.compile("[^\\x20-\\x7e]");
   private static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
 
   private final org.eclipse.jetty.client.HttpClient http;
@@ -294,7 +295,7 @@ public final class EvalRunner implements AutoCloseable {
       Request req = http.newRequest(r.against(target.baseUrl())).method(r.method())
           .timeout(suite.timeout().toMillis(), TimeUnit.MILLISECONDS);
       String session = "eval-" + suite.name() + "-" + Integer.toHexString(ec.name().hashCode()) + "-" + index;
-      String eval = suite.name() + "/" + ec.name().replaceAll("[^\\x20-\\x7e]", "?") + "/" + index;
+      String eval = suite.name() + "/" + NOT_PRINTABLE.matcher(ec.name()).replaceAll("?") + "/" + index;
       boolean json = r.body().isPresent() && r.headers().keySet().stream().noneMatch(h -> h.equalsIgnoreCase("content-type"));
       req.headers(h -> {
         target.headers().forEach(h::put);

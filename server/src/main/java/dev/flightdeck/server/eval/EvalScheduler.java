@@ -183,21 +183,11 @@ public final class EvalScheduler implements AutoCloseable {
   }
 
   private Target target(String t) {
-    if (t.startsWith("http://") || t.startsWith("https://")) {
-      return Target.url(t);
-    }
-    String[] kn = t.split("/", 2);
-    if (kn.length == 2 && kn[0].equals("agent")) {
-      String gw = gatewayUrl.orElseThrow(() -> new IllegalArgumentException(
-          "target " + t + " needs the gateway, which this server does not run"));
-      return new Target(t, URI.create(gw + "/agents/" + kn[1]), Map.of());
-    }
-    if (kn.length == 2 && (kn[0].equals("agentversion") || kn[0].equals("av"))) {
-      Resource v = resources.get(Kind.AGENT_VERSION, kn[1]).orElseThrow(() -> new IllegalArgumentException(
-          "no agentversion/" + kn[1]));
-      return new Target("agentversion/" + kn[1], URI.create(v.spec().path("endpoints").path(0).path("url").asText()), Map.of());
-    }
-    throw new IllegalArgumentException("expected a URL, agent/NAME or agentversion/NAME as target, got " + t);
+    return Target.resolve(t,
+        () -> gatewayUrl.orElseThrow(() -> new IllegalArgumentException(
+            "target " + t + " needs the gateway, which this server does not run")),
+        name -> resources.get(Kind.AGENT_VERSION, name).orElseThrow(() -> new IllegalArgumentException(
+            "no agentversion/" + name)).spec());
   }
 
   static ObjectNode summary(EvalReport r) {
