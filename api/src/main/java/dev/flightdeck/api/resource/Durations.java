@@ -41,4 +41,22 @@ public final class Durations {
   public static Duration parse(String text, Duration fallback) {
     return text == null || text.isEmpty() ? fallback : parse(text);
   }
+
+  /** Formats a duration the way resources spell it: {@code 1h30m}, {@code 45s}, {@code 250ms}. */
+  public static String format(Duration d) {
+    if (d.isZero()) {
+      return "0s";
+    }
+    StringBuilder sb = new StringBuilder();
+    long ms = d.toMillis();
+    long[] units = {86_400_000L, 3_600_000L, 60_000L, 1000L, 1L};
+    String[] names = {"d", "h", "m", "s", "ms"};
+    for (int i = 0; i < units.length; i++) {
+      if (ms >= units[i]) {
+        sb.append(ms / units[i]).append(names[i]);
+        ms %= units[i];
+      }
+    }
+    return sb.toString();
+  }
 }
