@@ -2,7 +2,13 @@ package dev.flightdeck.server;
 
 import dev.flightdeck.embeddings.MiniLm;
 import dev.flightdeck.gateway.Gateway;
+import dev.flightdeck.eval.run.EvalRunner;
+import dev.flightdeck.rollout.controller.Notifier;
+import dev.flightdeck.rollout.controller.RolloutController;
 import dev.flightdeck.server.eval.EvalScheduler;
+import dev.flightdeck.server.rollout.RolloutWiring;
+import dev.flightdeck.store.rollout.RolloutStore;
+import java.time.Duration;
 import dev.flightdeck.store.eval.EvalRunStore;
 import dev.flightdeck.server.http.ApiServer;
 import dev.flightdeck.server.observability.ServerMetrics;
@@ -15,9 +21,9 @@ import java.time.Clock;
 import java.util.Optional;
 
 /**
- * One Flightdeck process with the api and gateway roles (the controller joins it later): opens
- * the store, issues the first admin token on first start, serves the API, and serves agents
- * through the gateway on its own port.
+ * One Flightdeck process with the api, gateway and controller roles: opens the store, issues the
+ * first admin token on first start, serves the API, serves agents through the gateway on its own
+ * port, runs scheduled evals and drives rollouts.
  */
 public final class FlightdeckServer implements AutoCloseable {
 
@@ -31,6 +37,8 @@ public final class FlightdeckServer implements AutoCloseable {
   private final ApiServer api;
   private final Gateway gateway;
   private final EvalScheduler evals;
+  private final java.util.concurrent.atomic.AtomicReference<RolloutController> rollouts =
+      new java.util.concurrent.atomic.AtomicReference<>();
   private final Optional<IssuedToken> initialAdmin;
   private final String host;
   private final int port;
@@ -45,7 +53,7 @@ public final class FlightdeckServer implements AutoCloseable {
       this.resources = new ResourceStore(db, audit, clock);
       this.tokens = new TokenStore(db, audit, clock);
       this.initialAdmin = tokens.bootstrapAdmin();
-      this.api = new ApiServer(db, resources, tokens, audit, metrics);
+      this.api = new ApiServer(db, resources, tokens, audit, metrics, () -> Optional.ofNullable(rollouts.get()));
       this.host = options.host();
       this.port = api.start(options.host(), options.port());
       try {
@@ -59,6 +67,9 @@ public final class FlightdeckServer implements AutoCloseable {
       }
       this.evals = EvalScheduler.start(resources, new EvalRunStore(db), metrics.registry(), host + ":" + port,
           gatewayUrl());
+      rollouts.set(RolloutController.start(resources, new RolloutStore(db, audit),
+          RolloutWiring.telemetry(db, Optional.ofNullable(gateway)), RolloutWiring.evalGates(resources, evals),
+          Notifier.webhooks(EvalRunner.defaultClient(Duration.ofSeconds(5))), clock));
     } catch (RuntimeException e) {
       db.close();
       throw e;
@@ -119,6 +130,11 @@ public final class FlightdeckServer implements AutoCloseable {
     return audit;
   }
 
+  /** The rollout controller (for embedding and tests). */
+  public RolloutController rollouts() {
+    return rollouts.get();
+  }
+
   /** The database (for embedding and tests). */
   public Database database() {
     return db;
@@ -131,6 +147,9 @@ public final class FlightdeckServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (rollouts.get() != null) {
+      rollouts.get().close();
+    }
     evals.close();
     if (gateway != null) {
       gateway.close();

@@ -23,7 +23,7 @@ final class KindRules {
     switch (kind) {
       case AGENT -> agent(spec, map, out);
       case AGENT_VERSION -> agentVersion(spec, map, out);
-      case ROLLOUT -> { }
+      case ROLLOUT -> rollout(spec, map, out);
       case EVAL_SUITE -> evalSuite(spec, map, out);
     }
   }
@@ -61,6 +61,44 @@ final class KindRules {
       }
       if (!user.has("in") && !user.has("percent")) {
         out.accept(map.at(at, "expected in (a list of user ids), percent (a share of all users), or both"));
+      }
+    }
+  }
+
+  private static void rollout(JsonNode spec, SourceMap map, Consumer<Diagnostic> out) {
+    JsonNode strategy = spec.path("strategy");
+    JsonNode canary = strategy.path("canary");
+    analysis(canary.path("analysis"), "spec.strategy.canary.analysis", map, out);
+    for (int i = 0; i < canary.path("steps").size(); i++) {
+      analysis(canary.path("steps").path(i).path("analysis"), "spec.strategy.canary.steps[" + i + "].analysis", map, out);
+    }
+    JsonNode blueGreen = strategy.path("blueGreen");
+    analysis(blueGreen.path("prePromotionAnalysis"), "spec.strategy.blueGreen.prePromotionAnalysis", map, out);
+    analysis(blueGreen.path("postPromotionAnalysis"), "spec.strategy.blueGreen.postPromotionAnalysis", map, out);
+    JsonNode rings = strategy.path("rings").path("rings");
+    for (int i = 0; i < rings.size(); i++) {
+      String at = "spec.strategy.rings.rings[" + i + "]";
+      JsonNode ring = rings.path(i);
+      if (!ring.has("headers") && !ring.has("users") && !ring.has("percent")) {
+        out.accept(map.at(at, "expected headers, users or percent (who this ring sends to the candidate)"));
+      }
+      analysis(ring.path("analysis"), at + ".analysis", map, out);
+    }
+    unique(rings, "name", "spec.strategy.rings.rings", map, out);
+  }
+
+  /** Limits that a metric's type cannot take. */
+  private static void analysis(JsonNode analysis, String at, SourceMap map, Consumer<Diagnostic> out) {
+    JsonNode metrics = analysis.path("metrics");
+    for (int i = 0; i < metrics.size(); i++) {
+      JsonNode m = metrics.path(i);
+      String name = m.path("name").asText();
+      String path = at + ".metrics[" + i + "]";
+      if (!m.has("header") && name.startsWith("latencyP") && m.has("min")) {
+        out.accept(map.at(path + ".min", "a latency quantile takes max, maxIncrease or maxRatio, not min"));
+      }
+      if (!m.has("header") && name.equals("shadowDivergence") && (m.has("maxIncrease") || m.has("maxRatio"))) {
+        out.accept(map.at(path, "shadowDivergence is measured on the candidate only (stable has no shadow); use max"));
       }
     }
   }

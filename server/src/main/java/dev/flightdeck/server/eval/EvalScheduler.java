@@ -144,16 +144,8 @@ public final class EvalScheduler implements AutoCloseable {
   private void runOnce(Resource r, long scheduledAt) {
     String name = r.name();
     try {
-      Suite suite = SuiteCompiler.standard().compile(new ParsedResource(r, SourceMap.none("evalsuite/" + name)),
-          Path.of("."));
-      Target target = target(suite.target().orElseThrow(() -> new IllegalArgumentException(
-          "a scheduled suite needs spec.target")));
-      Optional<Judge> judge = suite.judge().map(j -> new Judge(j, http, Judge.Cache.inMemory()));
-      EvalReport report;
-      try (EvalRunner runner = new EvalRunner(new AssertionContext((a, b) -> MiniLm.shared().similarity(a, b), judge),
-          Optional.empty(), Progress.NONE)) {
-        report = EvalReport.build(suite, target.id(), runner.run(suite, target), Optional.empty());
-      }
+      EvalReport report = run(r, Optional.empty());
+      Suite suite = compile(r);
       var s = report.summary();
       boolean passed = report.gate().passed() && !report.unreachable();
       runs.finish(name, scheduledAt, passed ? "passed" : "failed", clock.millis(), s.pass1(), s.clusteredCi().low(),
@@ -170,6 +162,26 @@ public final class EvalScheduler implements AutoCloseable {
           Json.write(Json.object().put("error", String.valueOf(e.getMessage()))));
       record(name, false, 0);
     }
+  }
+
+  /**
+   * Runs a stored EvalSuite once, against {@code target} ({@code agent/NAME},
+   * {@code agentversion/NAME} or a URL) or else the suite's own {@code spec.target}; the rollout
+   * controller's evalGate steps run suites this way too.
+   */
+  public EvalReport run(Resource r, Optional<String> target) {
+    Suite suite = compile(r);
+    Target t = target(target.or(suite::target).orElseThrow(() -> new IllegalArgumentException(
+        "evalsuite/" + r.name() + " has no spec.target")));
+    Optional<Judge> judge = suite.judge().map(j -> new Judge(j, http, Judge.Cache.inMemory()));
+    try (EvalRunner runner = new EvalRunner(new AssertionContext((a, b) -> MiniLm.shared().similarity(a, b), judge),
+        Optional.empty(), Progress.NONE)) {
+      return EvalReport.build(suite, t.id(), runner.run(suite, t), Optional.empty());
+    }
+  }
+
+  private static Suite compile(Resource r) {
+    return SuiteCompiler.standard().compile(new ParsedResource(r, SourceMap.none("evalsuite/" + r.name())), Path.of("."));
   }
 
   private void record(String suite, boolean passed, double pass1) {
@@ -190,7 +202,8 @@ public final class EvalScheduler implements AutoCloseable {
             "no agentversion/" + name)).spec());
   }
 
-  static ObjectNode summary(EvalReport r) {
+  /** The figures of a report that are stored and sent: pass@1, its interval, the gate, failing cases. */
+  public static ObjectNode summary(EvalReport r) {
     var s = r.summary();
     ObjectNode o = Json.object();
     o.put("suite", r.suite()).put("target", r.target()).put("pass1", s.pass1()).put("runs", s.runs())

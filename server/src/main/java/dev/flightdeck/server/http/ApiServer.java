@@ -32,7 +32,8 @@ public final class ApiServer implements AutoCloseable {
   private final WatchApi watch;
 
   /** Builds the API over the stores; call {@link #start} to listen. */
-  public ApiServer(Database db, ResourceStore resources, TokenStore tokens, AuditLog audit, ServerMetrics metrics) {
+  public ApiServer(Database db, ResourceStore resources, TokenStore tokens, AuditLog audit, ServerMetrics metrics,
+      java.util.function.Supplier<Optional<dev.flightdeck.rollout.controller.RolloutController>> rollouts) {
     ResourceReader reader = new ResourceReader();
     this.watch = new WatchApi(resources);
     this.app = Javalin.create(config -> {
@@ -48,6 +49,7 @@ public final class ApiServer implements AutoCloseable {
       new TokenApi(tokens).register(config.routes);
       new AuditApi(audit).register(config.routes);
       new EvalApi(new dev.flightdeck.store.eval.EvalRunStore(db)).register(config.routes);
+      new RolloutApi(rollouts).register(config.routes);
       watch.register(config.routes);
     });
   }

@@ -26,6 +26,10 @@ final class HttpProblem extends FlightdeckException {
     return new HttpProblem(403, "forbidden", detail);
   }
 
+  static HttpProblem unavailable(String detail) {
+    return new HttpProblem(503, "unavailable", detail);
+  }
+
   int status() {
     return status;
   }
