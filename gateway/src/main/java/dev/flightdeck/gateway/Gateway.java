@@ -143,15 +143,36 @@ public final class Gateway implements AutoCloseable {
     return table;
   }
 
-  /** A version's telemetry over the last {@code window}, as this replica saw it. */
+  /**
+   * A version's telemetry over the last {@code window} (whole seconds, the current one included,
+   * at most {@value VersionWindows#SECONDS}), as this replica saw it.
+   */
   public WindowStats stats(String version, Duration window) {
     return windows.stats(version, window);
   }
 
-  /** A version's telemetry over the last {@code window}, summed over every replica's stored rows. */
+  /**
+   * A version's telemetry from second {@code fromEpochSecond} to now, both included, as this
+   * replica saw it; only the last {@value VersionWindows#SECONDS} seconds are kept.
+   */
+  public WindowStats stats(String version, long fromEpochSecond) {
+    return windows.stats(version, fromEpochSecond, System.currentTimeMillis() / 1000);
+  }
+
+  /**
+   * A version's telemetry over the last {@code window} (whole seconds, the current one included),
+   * summed over every replica's stored rows.
+   */
   public WindowStats storedStats(String version, Duration window) {
-    long from = System.currentTimeMillis() / 1000 - window.toSeconds();
-    return VersionWindows.fromRows(windowStore.read(version, from));
+    return storedStats(version, System.currentTimeMillis() / 1000 - Math.max(0, window.toSeconds() - 1));
+  }
+
+  /**
+   * A version's telemetry from second {@code fromEpochSecond} on, summed over every replica's
+   * stored rows (written every 5 seconds, kept an hour).
+   */
+  public WindowStats storedStats(String version, long fromEpochSecond) {
+    return VersionWindows.fromRows(windowStore.read(version, fromEpochSecond));
   }
 
   /** Writes pending session pins and telemetry to the store now (tests, shutdown). */

@@ -10,6 +10,7 @@ import dev.flightdeck.gateway.routing.Rule;
 import dev.flightdeck.gateway.routing.SessionPins;
 import dev.flightdeck.gateway.routing.VersionTarget;
 import dev.flightdeck.gateway.telemetry.GatewayMetrics;
+import dev.flightdeck.gateway.telemetry.MetricHeaders;
 import dev.flightdeck.gateway.telemetry.RequestRecord;
 import dev.flightdeck.gateway.telemetry.Usage;
 import dev.flightdeck.gateway.telemetry.UsageScanner;
@@ -142,6 +143,8 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
     long webSocketBytesIn;
     UsageScanner scanner;
     Usage headerUsage = Usage.NONE;
+    /** Custom metrics from the response's headers; {@code Map.of()} (no allocation) when none. */
+    Map<String, Double> customMetrics = Map.of();
     ByteArrayOutputStream primaryCopy;
 
     Exchange(Request req, Response resp, Callback callback) {
@@ -467,6 +470,10 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
             headerUsage = Usage.fromUsageObject(f.getValue());
             continue;
           }
+          if (name.startsWith(MetricHeaders.PREFIX)) {
+            // Recorded and passed on: the client may want them too.
+            customMetrics = MetricHeaders.add(customMetrics, name, f.getValue());
+          }
           out.add(f);
         }
         out.put("X-Flightdeck-Version", version.name());
@@ -665,7 +672,7 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
       long bytesIn = body != null ? body.length : requestBody != null ? requestBody.bytes : webSocketBytesIn;
       RequestRecord r = new RequestRecord(agent.name(), version.name(), session, rule, clientStatus, code,
           ttfbNanos, System.nanoTime() - startNanos, bytesIn, bytesOut, u.promptTokens(), u.completionTokens(),
-          u.cachedTokens(), u.costUsd(), false);
+          u.cachedTokens(), u.costUsd(), false, customMetrics);
       sink.accept(r);
     }
 

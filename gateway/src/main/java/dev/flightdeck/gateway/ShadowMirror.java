@@ -149,7 +149,7 @@ final class ShadowMirror implements AutoCloseable {
     metrics.shadow(m.agent(), m.target().name(), failed ? "error" : different ? "different" : "same");
     sink.accept(new RequestRecord(m.agent(), m.target().name(), null, "shadow", status,
         failed && status == 0 ? "upstream_unavailable" : null, -1, Math.max(0, nanos), bytesIn, bytesOut,
-        usage.promptTokens(), usage.completionTokens(), usage.cachedTokens(), usage.costUsd(), true));
+        usage.promptTokens(), usage.completionTokens(), usage.cachedTokens(), usage.costUsd(), true, Map.of()));
   }
 
   private boolean compare(Mirror m, int status, byte[] body) {

@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flightdeck.api.resource.Json;
+import dev.flightdeck.gateway.telemetry.MetricMoments;
 import dev.flightdeck.gateway.telemetry.RequestRecord;
 import dev.flightdeck.gateway.telemetry.WindowStats;
 import dev.flightdeck.store.TestDatabases;
@@ -27,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -229,6 +231,38 @@ class GatewayIT {
     fx.get("/agents/triage/echo");
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
         assertThat(fx.gateway.stats("triage-a", Duration.ofMinutes(1)).tokens()).isEqualTo(135));
+  }
+
+  @Test
+  void customMetricHeadersAreCountedPerVersionAndPassedToTheClient() throws Exception {
+    // Given an agent whose version reports tool errors on some responses
+    twoVersions(100, 0, "", "");
+    long from = System.currentTimeMillis() / 1000;
+    // When 10 requests go through, 4 of them answered with X-Flightdeck-Metric-Tool-Errors: 1,
+    // and one more with values the gateway must ignore
+    for (int i = 0; i < 10; i++) {
+      HttpResponse<String> r = fx.get("/agents/triage/echo" + (i % 3 == 0 ? "?metric=Tool-Errors:1" : ""));
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("X-Flightdeck-Metric-Tool-Errors")).isEqualTo(
+          i % 3 == 0 ? java.util.Optional.of("1") : java.util.Optional.empty());
+    }
+    // (A non-ASCII header name never gets this far: Jetty's client rejects the response as malformed HTTP.)
+    HttpResponse<String> hostile = fx.get("/agents/triage/echo?metric=Tool-Errors:NaN&metric=Policy-Denials:1e309"
+        + "&metric=Bad!Name:1&metric=Huge:1e300");
+    assertThat(hostile.statusCode()).as(hostile.body()).isEqualTo(200);
+    // Then the version's window counts 4 observations summing to 4, and nothing else
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+      WindowStats s = fx.gateway.stats("triage-a", from);
+      assertThat(s.requests()).isEqualTo(11);
+      assertThat(s.custom()).containsOnly(Map.entry("tool-errors", new MetricMoments(4, 4, 4)));
+      assertThat(s.tokensSquared()).isEqualTo(11 * 15.0 * 15);
+    });
+    assertThat(fx.gateway.stats("triage-b", from).custom()).isEmpty();
+    // And every replica's controller reads the same from the store
+    fx.gateway.flush();
+    WindowStats stored = fx.gateway.storedStats("triage-a", from);
+    assertThat(stored.requests()).isEqualTo(11);
+    assertThat(stored.metric("tool-errors")).isEqualTo(new MetricMoments(4, 4, 4));
   }
 
   @Test

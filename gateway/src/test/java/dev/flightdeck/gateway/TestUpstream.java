@@ -30,6 +30,7 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
  * An agent that misbehaves on purpose, one behaviour per path:
  * <ul>
  *   <li>{@code /echo}: JSON naming this upstream, the headers it got, the body size, and a usage object;
+ *       each {@code metric=Name:Value} adds the response header {@code X-Flightdeck-Metric-Name: Value};
  *   <li>{@code /sse?n=N}: N events, then a final event with usage; with {@code gate=1} it waits
  *       for {@link #release} after the first event;
  *   <li>{@code /cut-sse}, {@code /cut-chunked}: some bytes, then the connection is dropped;
@@ -135,6 +136,10 @@ public final class TestUpstream implements AutoCloseable {
     switch (path) {
       case "/echo" -> {
         byte[] body = org.eclipse.jetty.util.BufferUtil.toArray(Content.Source.asByteBuffer(req));
+        for (String m : q.getValuesOrEmpty("metric")) {
+          int colon = m.indexOf(':');
+          resp.getHeaders().add("X-Flightdeck-Metric-" + m.substring(0, colon), m.substring(colon + 1));
+        }
         if (q.getValue("plain") != null) {
           resp.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
           Content.Sink.write(resp, true, "{\"id\":\"" + java.util.UUID.randomUUID() + "\",\"answer\":\"" + answer

@@ -1,6 +1,7 @@
 package dev.flightdeck.gateway.telemetry;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import java.util.Map;
 
 /**
  * What the gateway saw of one request.
@@ -12,6 +13,8 @@ import com.fasterxml.jackson.core.io.JsonStringEncoder;
  * @param promptTokens -1 when the response did not say
  * @param costUsd -1 when the response did not say
  * @param shadow whether this was a mirrored request (its response went nowhere)
+ * @param metrics custom metrics from the response's {@code X-Flightdeck-Metric-<Name>} headers,
+ *     by lower-case name ({@link MetricHeaders}); empty when none
  */
 public record RequestRecord(
     String agent,
@@ -28,7 +31,13 @@ public record RequestRecord(
     long completionTokens,
     long cachedTokens,
     double costUsd,
-    boolean shadow) {
+    boolean shadow,
+    Map<String, Double> metrics) {
+
+  /** Makes {@code metrics} an immutable copy ({@code Map.of()} is kept as it is). */
+  public RequestRecord {
+    metrics = Map.copyOf(metrics);
+  }
 
   /** Whether it counts as an error in analysis: a 5xx, or a gateway error other than admission. */
   public boolean isError() {
@@ -49,8 +58,20 @@ public record RequestRecord(
     sb.append("\"bytesIn\":").append(bytesIn).append(",\"bytesOut\":").append(bytesOut).append(',');
     sb.append("\"promptTokens\":").append(promptTokens < 0 ? "null" : promptTokens).append(',');
     sb.append("\"completionTokens\":").append(completionTokens < 0 ? "null" : completionTokens).append(',');
-    sb.append("\"costUsd\":").append(costUsd < 0 ? "null" : Double.toString(costUsd)).append(',');
-    sb.append("\"shadow\":").append(shadow);
+    sb.append("\"costUsd\":").append(costUsd < 0 || costUsd == Double.POSITIVE_INFINITY ? "null" : Double.toString(costUsd)).append(',');
+    sb.append("\"shadow\":").append(shadow).append(",\"metrics\":{");
+    boolean first = true;
+    for (Map.Entry<String, Double> m : metrics.entrySet()) {
+      if (!first) {
+        sb.append(',');
+      }
+      first = false;
+      sb.append('"');
+      JsonStringEncoder.getInstance().quoteAsString(m.getKey(), sb);
+      double v = m.getValue();
+      sb.append("\":").append(Double.isFinite(v) ? Double.toString(v) : "null");
+    }
+    sb.append('}');
     return sb.append('}').toString();
   }
 

@@ -76,9 +76,9 @@ class TelemetryTest {
     VersionWindows w = new VersionWindows();
     for (int i = 0; i < 100; i++) {
       w.record(new RequestRecord("a", "v1", null, "weight", i < 5 ? 502 : 200, i < 5 ? "upstream_reset" : null,
-          1_000_000, 2_000_000, 10, 20, 10, 5, -1, 0.001, false));
+          1_000_000, 2_000_000, 10, 20, 10, 5, -1, 0.001, false, java.util.Map.of()));
     }
-    w.record(new RequestRecord("a", "v1", null, "weight", 429, "overloaded", -1, 1000, 0, 0, -1, -1, -1, -1, false));
+    w.record(new RequestRecord("a", "v1", null, "weight", 429, "overloaded", -1, 1000, 0, 0, -1, -1, -1, -1, false, java.util.Map.of()));
     WindowStats s = w.stats("v1", java.time.Duration.ofSeconds(30));
     assertThat(s.requests()).isEqualTo(101);
     assertThat(s.errors()).isEqualTo(5);
