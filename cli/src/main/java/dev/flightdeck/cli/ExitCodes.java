@@ -4,7 +4,7 @@ package dev.flightdeck.cli;
 final class ExitCodes {
   /** Success. */
   static final int OK = 0;
-  /** The server refused or failed (conflict, not found, tampering found, server error). */
+  /** The server refused or failed (conflict, not found, tampering found, server error), or a watched rollout did not promote. */
   static final int FAILED = 1;
   /** Invalid usage or invalid input files. */
   static final int INVALID = 2;
@@ -18,7 +18,8 @@ final class ExitCodes {
   static final String[] HELP = {
       "", "Exit codes:",
       "  0  success",
-      "  1  refused or failed: conflict, not found, audit tampering found, server error",
+      "  1  refused or failed: conflict, not found, audit tampering found, server error;",
+      "     a watched rollout ended rolled back, aborted or undone",
       "  2  invalid usage or invalid resource files (every error is printed as file:line:column: field: message)",
       "  3  the server could not be reached",
       "  4  authentication or authorization failed (missing, unknown or revoked token; role too low)"};

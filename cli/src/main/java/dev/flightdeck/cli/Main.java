@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         GetCommand.class,
         DescribeCommand.class,
         DeleteCommand.class,
+        RolloutCommand.class,
         HistoryCommand.class,
         AuditCommand.class,
         TokenCommand.class,

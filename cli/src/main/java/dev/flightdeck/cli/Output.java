@@ -96,6 +96,11 @@ final class Output {
       out.println("No resources found.");
       return;
     }
+    tableLines(header, rows).forEach(out::println);
+  }
+
+  /** The lines of a table: the header, then the rows, columns padded to their widest cell. */
+  static List<String> tableLines(List<String> header, List<List<String>> rows) {
     int[] width = new int[header.size()];
     for (int i = 0; i < header.size(); i++) {
       width[i] = header.get(i).length();
@@ -106,13 +111,15 @@ final class Output {
     List<List<String>> all = new ArrayList<>();
     all.add(header);
     all.addAll(rows);
+    List<String> lines = new ArrayList<>();
     for (List<String> r : all) {
       StringBuilder sb = new StringBuilder();
       for (int i = 0; i < r.size(); i++) {
         sb.append(i == r.size() - 1 ? r.get(i) : String.format("%-" + (width[i] + 3) + "s", r.get(i)));
       }
-      out.println(sb.toString().stripTrailing());
+      lines.add(sb.toString().stripTrailing());
     }
+    return lines;
   }
 
   /** kubectl-style age: 45s, 12m, 3h, 5d. */
@@ -120,7 +127,11 @@ final class Output {
     if (timestamp.isEmpty()) {
       return "-";
     }
-    Duration d = Duration.between(Instant.parse(timestamp), now);
+    return span(Duration.between(Instant.parse(timestamp), now));
+  }
+
+  /** A duration as kubectl prints ages: 45s, 12m, 3h, 5d (negative counts as 0s). */
+  static String span(Duration d) {
     long s = Math.max(0, d.getSeconds());
     if (s < 120) {
       return s + "s";

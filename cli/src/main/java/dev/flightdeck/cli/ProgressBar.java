@@ -20,23 +20,7 @@ final class ProgressBar implements Progress {
   }
 
   static ProgressBar forStderr(PrintWriter err) {
-    return new ProgressBar(err, isTerminal());
-  }
-
-  /** Whether standard error is a terminal (Console.isTerminal on JDK 22+, System.console() before). */
-  private static boolean isTerminal() {
-    if (System.getenv("CI") != null) {
-      return false;
-    }
-    java.io.Console c = System.console();
-    if (c == null) {
-      return false;
-    }
-    try {
-      return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
-    } catch (ReflectiveOperationException e) {
-      return true;
-    }
+    return new ProgressBar(err, Terminal.isTerminal());
   }
 
   @Override
