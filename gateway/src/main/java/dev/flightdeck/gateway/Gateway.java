@@ -159,6 +159,11 @@ public final class Gateway implements AutoCloseable {
     return windows.stats(version, fromEpochSecond, System.currentTimeMillis() / 1000);
   }
 
+  /** A version's telemetry from second {@code fromEpochSecond} to {@code toEpochSecond}, both included, as this replica saw it. */
+  public WindowStats stats(String version, long fromEpochSecond, long toEpochSecond) {
+    return windows.stats(version, fromEpochSecond, toEpochSecond);
+  }
+
   /**
    * A version's telemetry over the last {@code window} (whole seconds, the current one included),
    * summed over every replica's stored rows.

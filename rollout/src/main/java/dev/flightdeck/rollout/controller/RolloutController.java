@@ -405,13 +405,16 @@ public final class RolloutController implements AutoCloseable {
   private boolean transition(String name, RolloutStore.Stored cur, RolloutState next, Principal who, String action,
       String reason, ObjectNode evidence) {
     long now = clock.millis();
-    ObjectNode details = Json.object().put("attempt", next.attempt()).put("step", next.step())
+    ObjectNode details = Json.object().put("attempt", next.attempt())
+        .put("step", action.equals("step.completed") ? next.step() - 1 : next.step())
         .put("phase", next.phase().name()).put("reason", reason);
     if (evidence != null) {
       details.set("evidence", evidence);
     }
     Optional<Long> seq = store.transition(name, cur == null ? 0 : cur.seq(), next.toJson(),
-        new RolloutStore.Decision(name, 0, now, who.name(), action, next.attempt(), next.step(), next.phase().name(),
+        // A decision names the step it is about: the completed one, or the one the rollout is at.
+        new RolloutStore.Decision(name, 0, now, who.name(), action, next.attempt(),
+            action.equals("step.completed") ? next.step() - 1 : next.step(), next.phase().name(),
             reason, Optional.ofNullable(evidence).map(Json::write)),
         new AuditEvent(who.name(), "rollout." + action, "rollout/" + name, Optional.empty(), Optional.empty(),
             Json.write(details)));

@@ -59,9 +59,11 @@ final class RolloutApi {
     if (raw.length > 0) {
       try {
         body = Json.mapper().readTree(raw);
-      } catch (java.io.IOException e) {
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
         throw HttpProblem.badRequest("body: expected a JSON object such as {\"full\": true} or {\"reason\": \"...\"}: "
-            + e.getOriginalMessage());
+            + e.getOriginalMessage() + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+      } catch (java.io.IOException e) {
+        throw HttpProblem.badRequest("body: unreadable: " + e.getMessage());
       }
       if (body == null || !body.isObject()) {
         throw HttpProblem.badRequest("body: expected a JSON object such as {\"full\": true} or {\"reason\": \"...\"}");

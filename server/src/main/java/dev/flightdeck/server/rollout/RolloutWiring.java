@@ -29,7 +29,8 @@ public final class RolloutWiring {
   /**
    * Telemetry from this process's gateway on the embedded store; with PostgreSQL (replicas
    * sharing it) from every replica's stored windows, which lag by up to the gateway's 5-second
-   * flush.
+   * flush. Periods longer than the gateway keeps in memory (10 minutes) are read from the stored
+   * windows too (kept an hour).
    */
   public static Telemetry telemetry(Database db, Optional<Gateway> gateway) {
     WindowStore windows = new WindowStore(db);
@@ -38,14 +39,15 @@ public final class RolloutWiring {
     return new Telemetry() {
       @Override
       public Arm since(String version, long fromMillis) {
-        return new WindowArm(replicated ? stored(version, fromMillis / 1000, Long.MAX_VALUE)
-            : gateway.get().stats(version, fromMillis / 1000));
+        return between(version, fromMillis, System.currentTimeMillis());
       }
 
       @Override
       public Arm between(String version, long fromMillis, long toMillis) {
-        return new WindowArm(replicated ? stored(version, fromMillis / 1000, toMillis / 1000)
-            : gateway.get().stats(version, fromMillis / 1000, toMillis / 1000));
+        long from = fromMillis / 1000;
+        long to = toMillis / 1000;
+        boolean inMemory = !replicated && from > System.currentTimeMillis() / 1000 - VersionWindows.SECONDS + 10;
+        return new WindowArm(inMemory ? gateway.get().stats(version, from, to) : stored(version, from, to));
       }
 
       private WindowStats stored(String version, long fromSecond, long toSecond) {
