@@ -314,4 +314,129 @@ class RolloutIT {
     assertThat(admin.get("/api/v1/rollouts/nope/status").status()).isEqualTo(404);
     assertThat(Arrays.asList(fd.routes().toArray())).contains("POST /api/v1/rollouts/{name}/promote");
   }
+
+  private String versionServing(java.util.Map<String, String> headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fd.gatewayUrl().orElseThrow() + "/agents/triage/x"))
+        .POST(HttpRequest.BodyPublishers.ofString("{}"));
+    headers.forEach(b::header);
+    return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.discarding()).headers()
+        .firstValue("X-Flightdeck-Version").orElse("");
+  }
+
+  @Test
+  void evalGates_runTheSuiteAgainstTheCandidate_passingGoesOn_failingRollsBackWithTheEvalEvidence() {
+    apply("""
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: EvalSuite
+        metadata: {name: golden}
+        spec:
+          runs: 4
+          threshold: 0.9
+          cases:
+            - {name: refund, vars: {ticket: refund}, assert: [{type: contains, value: billing}]}
+        ---
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: EvalSuite
+        metadata: {name: strict}
+        spec:
+          runs: 4
+          threshold: 0.9
+          cases:
+            - {name: refund, vars: {ticket: refund}, assert: [{type: contains, value: escalate}]}
+        """);
+    rollout("""
+        - evalGate: {suite: golden}
+        - setWeight: 30
+        - evalGate: {suite: strict}
+        - setWeight: 100
+        """);
+    await().atMost(Duration.ofSeconds(30)).until(() -> status().path("phase").asText().equals("RolledBack"));
+    JsonNode d = decisions();
+    assertThat(d.get(1).path("action").asText()).isEqualTo("step.completed");
+    assertThat(d.get(1).path("reason").asText()).contains("evalsuite/golden", "pass@1 1.000");
+    assertThat(d.get(1).path("evidence").path("target").asText()).contains("triage-v2");
+    JsonNode last = d.get(d.size() - 1);
+    assertThat(last.path("action").asText()).isEqualTo("rolled-back");
+    assertThat(last.path("step").asInt()).isEqualTo(2);
+    assertThat(last.path("evidence").path("pass1").asDouble()).isZero();
+    assertThat(last.path("evidence").path("failingCases").toString()).contains("refund");
+  }
+
+  @Test
+  void blueGreen_previewByHeader_thenPromotionSwitchesEveryNewSession() throws Exception {
+    apply("""
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Rollout
+        metadata: {name: triage-v2}
+        spec:
+          agent: triage
+          candidate: triage-v2
+          strategy:
+            blueGreen: {previewHeader: X-Preview}
+        """);
+    await().atMost(Duration.ofSeconds(10)).until(() -> status().path("pausedBy").asText().equals("step"));
+    await().atMost(Duration.ofSeconds(2)).until(() -> versionServing(java.util.Map.of("X-Preview", "1")).equals("triage-v2"));
+    assertThat(versionServing(java.util.Map.of())).isEqualTo("triage-v1");
+    assertThat(status().path("weights").path("triage-v2").asInt()).isZero();
+
+    assertThat(admin.send("POST", "/api/v1/rollouts/triage-v2/promote", null, null).status()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(10)).until(() -> status().path("phase").asText().equals("Promoted"));
+    await().atMost(Duration.ofSeconds(2)).until(() -> versionServing(java.util.Map.of()).equals("triage-v2"));
+    // The preview rule is gone with the rollout.
+    assertThat(fd.resources().get(Kind.AGENT, "triage").orElseThrow().spec().has("rules")).isFalse();
+  }
+
+  @Test
+  void rings_internalUsersByHeaderFirst_thenShares_andAShadowStepMirrorsForItsDuration() throws Exception {
+    apply("""
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Rollout
+        metadata: {name: triage-v2}
+        spec:
+          agent: triage
+          candidate: triage-v2
+          strategy:
+            rings:
+              rings:
+                - name: staff
+                  headers: {X-Team: staff}
+                  analysis: {metrics: [{name: errorRate, max: 0.05}], minSamples: 1000000}
+                - {name: everyone, percent: 100}
+        """);
+    await().atMost(Duration.ofSeconds(10)).until(() -> status().path("step").path("index").asInt() == 1);
+    await().atMost(Duration.ofSeconds(2)).until(() -> versionServing(java.util.Map.of("X-Team", "staff")).equals("triage-v2"));
+    assertThat(versionServing(java.util.Map.of("X-Team", "sales"))).isEqualTo("triage-v1");
+    await().atMost(Duration.ofSeconds(2)).until(() -> status().path("analysis").has("verdict"));
+    JsonNode s = status();
+    assertThat(s.path("analysis").path("verdict").asText()).isEqualTo("wait");
+    assertThat(s.path("analysis").path("metrics").get(0).path("reason").asText()).contains("of 1000000 canary samples");
+    assertThat(admin.send("POST", "/api/v1/rollouts/triage-v2/promote", null, null).status()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(10)).until(() -> status().path("phase").asText().equals("Promoted"));
+
+    // A shadow step: the Agent mirrors to the candidate during the step only.
+    apply("""
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Agent
+        metadata: {name: triage}
+        spec:
+          routes: [{version: triage-v1, weight: 100}]
+        ---
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Rollout
+        metadata: {name: triage-v2}
+        spec:
+          agent: triage
+          candidate: triage-v2
+          strategy:
+            canary:
+              steps:
+                - shadow: {percent: 100, duration: 2s}
+                - setWeight: 100
+        """);
+    await().atMost(Duration.ofSeconds(10)).until(() -> fd.resources().get(Kind.AGENT, "triage").orElseThrow().spec()
+        .path("shadow").path("version").asText().equals("triage-v2"));
+    assertThat(status().path("steps").get(0).path("state").asText()).isEqualTo("current");
+    await().atMost(Duration.ofSeconds(10)).until(() -> status().path("phase").asText().equals("Promoted"));
+    assertThat(fd.resources().get(Kind.AGENT, "triage").orElseThrow().spec().has("shadow")).isFalse();
+  }
 }

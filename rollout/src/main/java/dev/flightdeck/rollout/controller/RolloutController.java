@@ -151,7 +151,9 @@ public final class RolloutController implements AutoCloseable {
     RolloutState s = RolloutState.fromJson(cur.state());
     if (s.generation() != r.metadata().resourceVersion()) {
       String candidate = r.spec().path("candidate").asText();
-      if (!candidate.equals(s.candidate())) {
+      // A new candidate, or any change to a rollout that is over, is a new rollout (as in Argo
+      // Rollouts); a change under way to the same candidate carries on with the new steps.
+      if (!candidate.equals(s.candidate()) || s.phase().terminal()) {
         begin(r, plan, stored, s.attempt() + 1, "restarted");
         return;
       }
