@@ -55,7 +55,7 @@ class CliIT {
     Run apply = cli("apply", "-f", examples());
     assertThat(apply.code()).as(apply.err()).isZero();
     assertThat(apply.out()).contains("agent/support-triage created", "agentversion/support-triage-v1 created",
-        "rollout/support-triage-v2 created", "evalsuite/support-triage-golden created");
+        "evalsuite/support-triage-golden created");
     assertThat(cli("apply", "-f", examples()).out()).contains("agent/support-triage unchanged");
 
     Run get = cli("get", "agents");
@@ -87,6 +87,8 @@ class CliIT {
     Run refused = cli("delete", "agent", "support-triage");
     assertThat(refused.code()).isEqualTo(ExitCodes.FAILED);
     assertThat(refused.err()).contains("still referred to by");
+    assertThat(cli("apply", "-f", Path.of("..", "examples", "rollouts", "canary.yaml").toString()).out())
+        .contains("rollout/support-triage-v2 created");
     assertThat(cli("delete", "rollout/support-triage-v2").out()).isEqualTo("rollout/support-triage-v2 deleted\n");
   }
 

@@ -28,7 +28,7 @@ class ResourceReaderFuzzTest {
     try {
       return List.of(
           Files.readAllBytes(Path.of("..", "examples", "support-triage.yaml")),
-          Files.readAllBytes(Path.of("..", "examples", "rollout-v2.yaml")),
+          Files.readAllBytes(Path.of("..", "examples", "rollouts", "canary.yaml")),
           Files.readAllBytes(Path.of("..", "examples", "evalsuite.yaml")),
           ("[{\"apiVersion\":\"flightdeck.dev/v1alpha1\",\"kind\":\"Agent\",\"metadata\":{\"name\":\"a\"},"
               + "\"spec\":{\"routes\":[{\"version\":\"a-v1\",\"weight\":100}]}}]").getBytes());

@@ -25,7 +25,7 @@ class ResourceReaderTest {
 
   @Test
   void readsTheExamples() throws Exception {
-    for (String f : List.of("support-triage.yaml", "rollout-v2.yaml", "evalsuite.yaml")) {
+    for (String f : List.of("support-triage.yaml", "rollouts/canary.yaml", "evalsuite.yaml")) {
       Path p = Path.of("..", "examples", f);
       List<ParsedResource> r = READER.read(new ResourceReader.Source(f, Files.readAllBytes(p)));
       assertThat(r).isNotEmpty();

@@ -62,6 +62,8 @@ public final class InstantAgent {
   private final Server server;
   private final ServerConnector connector;
   private final AtomicLong requests = new AtomicLong();
+  /** Share of /triage requests answered with HTTP 500 (a broken version, for rollout examples). */
+  private volatile double errorRate;
 
   private InstantAgent(String host, int port) {
     QueuedThreadPool pool = new QueuedThreadPool(32, 4);
@@ -78,7 +80,10 @@ public final class InstantAgent {
       public boolean handle(Request req, Response resp, Callback cb) {
         requests.incrementAndGet();
         String path = Request.getPathInContext(req);
-        if (path.equals("/triage") && HttpMethod.POST.is(req.getMethod())) {
+        if (path.equals("/triage") && HttpMethod.POST.is(req.getMethod())
+            && errorRate > 0 && java.util.concurrent.ThreadLocalRandom.current().nextDouble() < errorRate) {
+          send(resp, cb, 500, error("simulated failure (--error-rate " + errorRate + ")"));
+        } else if (path.equals("/triage") && HttpMethod.POST.is(req.getMethod())) {
           Content.Source.asByteArrayAsync(req, MAX_BODY, Promise.Invocable.from(
               Invocable.InvocationType.NON_BLOCKING,
               body -> answer(body, resp, cb),
@@ -116,10 +121,20 @@ public final class InstantAgent {
     server.stop();
   }
 
-  /** Runs until killed. Argument: the port (default 9190; 0 picks a free one). */
+  /**
+   * Runs until killed. Arguments: the port (default 9190; 0 picks a free one), then optionally
+   * {@code --error-rate P}: answer that share of /triage requests with HTTP 500.
+   */
   public static void main(String[] args) throws Exception {
     int port = args.length > 0 ? Integer.parseInt(args[0]) : 9190;
     InstantAgent agent = start("127.0.0.1", port);
+    for (int i = 1; i + 1 < args.length; i += 2) {
+      if (args[i].equals("--error-rate")) {
+        agent.errorRate = Double.parseDouble(args[i + 1]);
+      } else {
+        throw new IllegalArgumentException("unknown option " + args[i] + "; expected --error-rate P");
+      }
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         agent.stop();
