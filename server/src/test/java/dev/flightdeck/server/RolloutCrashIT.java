@@ -52,6 +52,7 @@ class RolloutCrashIT {
     Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
         "-cp", System.getProperty("java.class.path"), "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
         RolloutCrashChild.class.getName(), dir.toString()).redirectErrorStream(true).start();
+    children.add(p);
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String line;
     String url = null;
@@ -133,6 +134,17 @@ class RolloutCrashIT {
   void killDashNineAtRandomPointsOfManyRollouts_neverSkipsOrRepeatsAStep_andLosesNoAuditEntry() throws Exception {
     Random random = new Random(7);
     Child child = startChild();
+    try {
+      run(child, random);
+    } finally {
+      children.forEach(Process::destroyForcibly);
+    }
+  }
+
+  private final List<Process> children = new ArrayList<>();
+
+  private void run(Child first, Random random) throws Exception {
+    Child child = first;
     ApiClient.Response applied = child.api().send("POST", "/api/v1/apply", "application/yaml",
         resources().getBytes(StandardCharsets.UTF_8));
     assertThat(applied.status()).as(applied.body()).isEqualTo(200);

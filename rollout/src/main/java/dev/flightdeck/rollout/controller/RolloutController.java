@@ -672,7 +672,9 @@ public final class RolloutController implements AutoCloseable {
     }
     for (int i = 0; i < plan.steps().size(); i++) {
       String state = i < s.step() || s.phase() == Phase.Promoted ? "done"
-          : i == s.step() && s.phase().active() ? "current" : "pending";
+          : i != s.step() ? "pending"
+          : s.phase().active() ? "current"
+          : s.phase() == Phase.RolledBack ? "failed" : s.phase() == Phase.Aborted ? "aborted" : "pending";
       steps.add(stepJson(plan.steps().get(i), i, state));
     }
     o.set("steps", steps);
