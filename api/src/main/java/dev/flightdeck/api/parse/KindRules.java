@@ -94,6 +94,9 @@ final class KindRules {
       JsonNode m = metrics.path(i);
       String name = m.path("name").asText();
       String path = at + ".metrics[" + i + "]";
+      if (!m.has("max") && !m.has("min") && !m.has("maxIncrease") && !m.has("maxRatio")) {
+        out.accept(map.at(path, "metric " + name + " states no limit; expected at least one of max, min, maxIncrease, maxRatio"));
+      }
       if (!m.has("header") && name.startsWith("latencyP") && m.has("min")) {
         out.accept(map.at(path + ".min", "a latency quantile takes max, maxIncrease or maxRatio, not min"));
       }

@@ -169,6 +169,57 @@ class ResourceReaderTest {
   }
 
   @Test
+  void analysisMetricsNeedAKnownNameOrAHeader_aLimit_andALimitTheirTypeTakes() {
+    String yaml = """
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Rollout
+        metadata: {name: r}
+        spec:
+          agent: a
+          candidate: a-v2
+          strategy:
+            canary:
+              steps:
+                - analysis:
+                    metrics:
+                      - {name: errrorRate, maxIncrease: 0.01}
+                      - {name: latencyP95}
+                      - {name: latencyP99, min: 10}
+                      - {name: shadowDivergence, maxRatio: 2}
+                      - {name: escalations, header: X-Escalations, max: 1}
+                      - {name: escalations, header: X-Flightdeck-Metric-Escalations, max: 1}
+        """;
+    List<String> e = errors("r.yaml", yaml);
+    assertThat(e).as(String.join("\n", e)).hasSize(5);
+    assertThat(e.get(0)).startsWith("r.yaml:12:24: spec.strategy.canary.steps[0].analysis.metrics[0].name:").contains("errorRate");
+    assertThat(e.get(1)).startsWith("r.yaml:13:17: spec.strategy.canary.steps[0].analysis.metrics[1]:")
+        .contains("at least one of max, min, maxIncrease, maxRatio");
+    assertThat(e).anyMatch(x -> x.contains("metrics[2].min: a latency quantile takes max, maxIncrease or maxRatio"));
+    assertThat(e).anyMatch(x -> x.contains("metrics[3]: shadowDivergence is measured on the candidate only"));
+    assertThat(e).anyMatch(x -> x.contains("metrics[4].header:") && x.contains("X-Flightdeck-Metric-<Name>"));
+  }
+
+  @Test
+  void ringsNeedSomeoneToRouteAndUniqueNames() {
+    String yaml = """
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Rollout
+        metadata: {name: r}
+        spec:
+          agent: a
+          candidate: a-v2
+          strategy:
+            rings:
+              rings:
+                - {name: staff}
+                - {name: staff, percent: 10}
+        """;
+    assertThat(errors("r.yaml", yaml)).containsExactlyInAnyOrder(
+        "r.yaml:10:11: spec.strategy.rings.rings[0]: expected headers, users or percent (who this ring sends to the candidate)",
+        "r.yaml:11:18: spec.strategy.rings.rings[1].name: \"staff\" is used twice; expected unique names");
+  }
+
+  @Test
   void syntaxErrorsAndDuplicateKeysArePositioned() {
     assertThat(errors("s.yaml", "apiVersion: [unclosed\n")).singleElement().asString()
         .isEqualTo("s.yaml:2:1: invalid YAML: while parsing a flow sequence: expected ',' or ']', but got <stream end>");
