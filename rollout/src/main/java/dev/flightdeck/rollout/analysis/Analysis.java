@@ -18,18 +18,23 @@ import java.util.Locale;
  * over the limits, and for a limit relative to stable, evenly over the two versions' intervals,
  * so the chance that any interval ever misses its true value is at most {@code alpha}: a
  * candidate within every limit is rolled back with probability at most {@code alpha}, however
- * often the controller looks. Proportions use a variance with one pseudo-observation of variance
- * 1/4, so that a run of zero errors does not claim certainty.
+ * often the controller looks, and one beyond a limit is passed with probability at most
+ * {@code alpha}. Proportions (error rates, the latency shares below) use the exact beta-binomial
+ * mixture, other means the asymptotic normal one ({@link ConfidenceSequence}).
  *
  * <p>Latency quantiles are tested through proportions: the candidate's p95 is above a limit
  * {@code L} exactly when more than 5% of its requests are slower than {@code L}. The histogram
- * buckets are up to 25% wide, so failing counts only requests certainly above {@code L} and
- * passing counts every request possibly above it. A limit relative to stable takes stable's
- * quantile as known (the far end of its bucket for each side): stable usually has many times the
- * candidate's traffic, and its sampling error is not part of {@code alpha}.
+ * buckets are up to 25% wide, and inside a bucket durations are taken as spread evenly (linear
+ * interpolation, as Prometheus' {@code histogram_quantile} does). That is a modelling assumption
+ * outside {@code alpha}; counting by bucket edges instead would be exact but loses up to two
+ * buckets (a factor of about 1.5 on the limit), too coarse to tell a 1.5× regression from a 1.2×
+ * limit or to pass a candidate equal to stable. A limit relative to stable also bounds stable's
+ * quantile with an always-valid interval ({@code alpha} split over the two versions as for means):
+ * failing compares with its top, passing with its bottom.
  *
  * <p><b>Threshold mode</b> ({@link #check}): the point estimates over one interval against the
- * limits, nothing more; {@link ThresholdPolicy} counts the failed checks like Flagger does.
+ * limits, nothing more (quantiles interpolated like Prometheus' {@code histogram_quantile}, which
+ * Flagger queries); {@link ThresholdPolicy} counts the failed checks like Flagger does.
  */
 public final class Analysis {
 
@@ -110,8 +115,8 @@ public final class Analysis {
           s == null ? Double.NaN : s.mean(), Double.NaN, Double.NaN, missing);
     }
     double a = s == null ? alpha : alpha / 2;
-    ConfidenceSequence.Bounds cb = ConfidenceSequence.bounds(c, variance(m, c), a, tuneAt);
-    ConfidenceSequence.Bounds sb = s == null ? null : ConfidenceSequence.bounds(s, variance(m, s), a, tuneAt);
+    ConfidenceSequence.Bounds cb = bounds(m, c, a, tuneAt);
+    ConfidenceSequence.Bounds sb = s == null ? null : bounds(m, s, a, tuneAt);
     double low;
     double high;
     switch (l) {
@@ -142,13 +147,19 @@ public final class Analysis {
         s == null ? Double.NaN : s.mean(), low, high, reason);
   }
 
+  /** The interval on one arm's mean: exact for proportions, the normal mixture otherwise. */
+  private static ConfidenceSequence.Bounds bounds(MetricSpec m, Moments x, double alpha, double tuneAt) {
+    return m.indicator() ? ConfidenceSequence.proportion(x.sum(), x.n(), alpha, tuneAt)
+        : ConfidenceSequence.bounds(x, variance(m, x), alpha, tuneAt);
+  }
+
   /**
-   * The variance used for the interval: for proportions, with one pseudo-observation of variance
-   * 1/4 (so that zero errors in 100 requests is not certainty); custom per-request counts
-   * likewise; tokens and cost with one of a quarter of their squared mean.
+   * The variance used for the normal mixture, with one pseudo-observation so that a run of equal
+   * values does not claim certainty: of variance 1/4 for custom per-request counts, of a quarter
+   * of the squared mean for tokens and cost.
    */
   static double variance(MetricSpec m, Moments x) {
-    double prior = m.indicator() || m.custom() ? 0.25 : Math.pow(x.mean() / 2, 2);
+    double prior = m.custom() ? 0.25 : Math.pow(x.mean() / 2, 2);
     return (x.n() * x.variance() + prior) / (x.n() + 1);
   }
 
@@ -160,12 +171,19 @@ public final class Analysis {
     String limit = l.describe(m.unit()).replace("canary", "canary p" + Math.round(q * 100));
     long cn = c.total();
     long sn = s == null ? -1 : s.total();
-    double cEst = c.quantile(q) / 1000.0;
-    double sEst = s == null ? Double.NaN : s.quantile(q) / 1000.0;
+    double cEst = Histograms.quantile(c, q) / 1000.0;
+    double sEst = s == null ? Double.NaN : Histograms.quantile(s, q) / 1000.0;
     String missing = missing(cn, sn, minSamples);
     if (missing != null) {
       return new MetricResult(m.name(), limit, Verdict.WAIT, cn, cEst, sn, sEst, Double.NaN, Double.NaN, missing);
     }
+    double a = s == null ? alpha : alpha / 2;
+    // A share q of stable's requests lie below its true quantile Q. Wherever stable's interval on
+    // that share holds, its sample share below Q is within the accepted range, so Q lies between
+    // the quantiles at the ends of that range.
+    ConfidenceSequence.Bounds accepted = s == null ? null : ConfidenceSequence.accepted(q, sn, a, tuneAt);
+    double stableLow = s == null ? Double.NaN : Histograms.quantile(s, accepted.low());
+    double stableHigh = s == null ? Double.NaN : Histograms.quantile(s, accepted.high());
     // The limit in microseconds, for failing (as high as it may be) and for passing (as low).
     double failAt;
     double passAt;
@@ -175,42 +193,29 @@ public final class Analysis {
         passAt = failAt;
       }
       case Limit.MaxIncrease inc -> {
-        failAt = bucketHigh(s, q) + inc.delta() * 1000;
-        passAt = bucketLow(s, q) + inc.delta() * 1000;
+        failAt = stableHigh + inc.delta() * 1000;
+        passAt = stableLow + inc.delta() * 1000;
       }
       case Limit.MaxRatio r -> {
-        failAt = bucketHigh(s, q) * r.ratio();
-        passAt = bucketLow(s, q) * r.ratio();
+        failAt = stableHigh * r.ratio();
+        passAt = stableLow * r.ratio();
       }
       case Limit.Min min -> throw new IllegalArgumentException("min is refused for quantiles when parsing");
     }
-    long certainlyAbove = 0;
-    long possiblyAbove = 0;
-    for (int b = 0; b < LatencyHistogram.BUCKETS; b++) {
-      long n = c.count(b);
-      if (n == 0) {
-        continue;
-      }
-      if (lowerBound(b) > failAt) {
-        certainlyAbove += n;
-      }
-      if (LatencyHistogram.upperBound(b) > passAt) {
-        possiblyAbove += n;
-      }
-    }
+    // The share above failAt is at most the share above the true limit, and the share above
+    // passAt at least; the intervals' ends grow with the share, so each errs on its safe side.
     double allowed = 1 - q;
-    Moments fail = Moments.bernoulli(cn, certainlyAbove);
-    Moments pass = Moments.bernoulli(cn, possiblyAbove);
-    double low = ConfidenceSequence.bounds(fail, variance(m, fail), alpha, tuneAt).low() - allowed;
-    double high = ConfidenceSequence.bounds(pass, variance(m, pass), alpha, tuneAt).high() - allowed;
+    double failShare = Histograms.shareAbove(c, failAt);
+    double passShare = Histograms.shareAbove(c, passAt);
+    double low = ConfidenceSequence.proportionBound(failShare * cn, cn, a, tuneAt, false) - allowed;
+    double high = ConfidenceSequence.proportionBound(passShare * cn, cn, a, tuneAt, true) - allowed;
     Verdict v = low > 0 ? Verdict.FAIL : high <= 0 ? Verdict.PASS : Verdict.WAIT;
-    String share = String.format(Locale.ROOT, "%.1f%%", 100.0 * certainlyAbove / cn);
     String reason = switch (v) {
-      case FAIL -> share + " of canary requests above " + fmt(failAt / 1000) + " ms, more than " + pct(allowed)
+      case FAIL -> pct(failShare) + " of canary requests above " + ms(failAt) + ", more than " + pct(allowed)
           + " (" + (1 - alpha) * 100 + "% always-valid)";
-      case PASS -> "at most " + pct(allowed + high) + " of canary requests above " + fmt(passAt / 1000)
-          + " ms; " + pct(allowed) + " allowed";
-      case WAIT -> share + " of canary requests above " + fmt(failAt / 1000) + " ms; " + pct(allowed)
+      case PASS -> "at most " + pct(allowed + high) + " of canary requests above " + ms(passAt) + "; "
+          + pct(allowed) + " allowed";
+      case WAIT -> pct(failShare) + " of canary requests above " + ms(failAt) + "; " + pct(allowed)
           + " allowed; not yet decisive";
     };
     return new MetricResult(m.name(), limit, v, cn, cEst, sn, sEst, low, high, reason);
@@ -225,10 +230,10 @@ public final class Analysis {
     if (m.type() == MetricSpec.Type.QUANTILE) {
       LatencyHistogram h = canaryArm.latency();
       cn = h.total();
-      c = h.quantile(m.quantile()) / 1000.0;
+      c = Histograms.quantile(h, m.quantile()) / 1000.0;
       if (l.relative()) {
         sn = stableArm.latency().total();
-        s = stableArm.latency().quantile(m.quantile()) / 1000.0;
+        s = Histograms.quantile(stableArm.latency(), m.quantile()) / 1000.0;
       }
     } else {
       Moments cm = canaryArm.moments(m.key());
@@ -264,23 +269,12 @@ public final class Analysis {
     return null;
   }
 
-  private static double bucketHigh(LatencyHistogram h, double q) {
-    return h.quantile(q);
-  }
-
-  private static double bucketLow(LatencyHistogram h, double q) {
-    long upper = h.quantile(q);
-    int b = LatencyHistogram.bucketOf(upper);
-    return lowerBound(b);
-  }
-
-  /** The smallest value, in microseconds, in a bucket. */
-  static long lowerBound(int bucket) {
-    return bucket == 0 ? 0 : LatencyHistogram.upperBound(bucket - 1) + 1;
-  }
-
   private static String fmt(double v) {
     return String.format(Locale.ROOT, "%.4g", v);
+  }
+
+  private static String ms(double micros) {
+    return Double.isInfinite(micros) ? "∞ ms" : fmt(micros / 1000) + " ms";
   }
 
   private static String pct(double v) {

@@ -34,8 +34,12 @@ public record AnalysisSpec(List<MetricSpec> metrics, double alpha, long minSampl
   /** The default minimum sample per arm. */
   public static final long DEFAULT_MIN_SAMPLES = 100;
 
-  /** Reads an analysis object of the Rollout spec; problems go to {@code problems} as {@code path: message}. */
+  /**
+   * Reads an analysis object of the Rollout spec; problems go to {@code problems} as
+   * {@code path: message}, and with any problem the result is empty.
+   */
   public static Optional<AnalysisSpec> parse(JsonNode a, String at, List<String> problems) {
+    int before = problems.size();
     List<MetricSpec> metrics = new ArrayList<>();
     int i = 0;
     for (JsonNode m : a.path("metrics")) {
@@ -54,7 +58,7 @@ public record AnalysisSpec(List<MetricSpec> metrics, double alpha, long minSampl
     if (interval.isZero() || interval.isNegative()) {
       problems.add(at + ".interval: expected a positive duration");
     }
-    if (metrics.size() != i) {
+    if (problems.size() != before) {
       return Optional.empty();
     }
     return Optional.of(new AnalysisSpec(List.copyOf(metrics), alpha, Math.max(1, a.path("minSamples").asLong(DEFAULT_MIN_SAMPLES)),
