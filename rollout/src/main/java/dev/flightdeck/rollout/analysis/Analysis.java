@@ -139,7 +139,7 @@ public final class Analysis {
     }
     Verdict v = low > 0 ? Verdict.FAIL : high <= 0 ? Verdict.PASS : Verdict.WAIT;
     String reason = switch (v) {
-      case FAIL -> "above the limit by " + fmt(low) + " to " + fmt(high) + " (" + (1 - alpha) * 100 + "% always-valid)";
+      case FAIL -> "above the limit by " + fmt(low) + " to " + fmt(high) + " (always-valid interval at " + pct(1 - alpha) + ")";
       case PASS -> "within the limit by at least " + fmt(-high);
       case WAIT -> "the interval " + fmt(low) + " to " + fmt(high) + " around the limit still contains 0";
     };
@@ -212,7 +212,7 @@ public final class Analysis {
     Verdict v = low > 0 ? Verdict.FAIL : high <= 0 ? Verdict.PASS : Verdict.WAIT;
     String reason = switch (v) {
       case FAIL -> pct(failShare) + " of canary requests above " + ms(failAt) + ", more than " + pct(allowed)
-          + " (" + (1 - alpha) * 100 + "% always-valid)";
+          + " (always-valid interval at " + pct(1 - alpha) + ")";
       case PASS -> "at most " + pct(allowed + high) + " of canary requests above " + ms(passAt) + "; "
           + pct(allowed) + " allowed";
       case WAIT -> pct(failShare) + " of canary requests above " + ms(failAt) + "; " + pct(allowed)
