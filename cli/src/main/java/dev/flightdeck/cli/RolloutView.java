@@ -146,7 +146,9 @@ final class RolloutView {
 
   private void steps(JsonNode s, List<String> lines) {
     JsonNode step = s.path("step");
-    String where = has(step, "index")
+    boolean allDone = has(step, "index") && has(step, "count") && step.path("index").asInt() >= step.path("count").asInt();
+    String where = allDone ? "all " + step.path("count").asInt() + " steps done"
+        : has(step, "index")
         ? "step " + (step.path("index").asInt() + 1) + " of " + step.path("count").asText("?")
             + (has(step, "startedAt") ? ", started " + time(step.path("startedAt").asText()) : "")
         : "";

@@ -106,7 +106,8 @@ class RolloutViewTest {
     s.put("phase", "Promoted").put("message", "promoted after 6 steps");
     s.set("weights", Json.read("{\"support-triage-v2\": 100, \"support-triage-v1\": 0}"));
     s.set("draining", Json.read("[{\"version\": \"support-triage-v1\", \"sessions\": 3, \"deadline\": \"2026-11-23T11:00:00Z\"}]"));
-    assertThat(VIEW.status(s)).startsWith("rollout/support-triage-v2   Promoted   attempt 1\n").contains("""
+    s.set("step", Json.read("{\"index\": 6, \"count\": 6}"));
+    assertThat(VIEW.status(s)).startsWith("rollout/support-triage-v2   Promoted   attempt 1\n").contains("Steps:     all 6 steps done\n", """
         Weights:   support-triage-v1    0%  ░░░░░░░░░░░░░░░░░░░░
                    support-triage-v2  100%  ████████████████████
         """, "Draining:  support-triage-v1  3 sessions, deadline in 60m\n");
