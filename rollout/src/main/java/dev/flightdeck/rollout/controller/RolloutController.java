@@ -350,7 +350,7 @@ public final class RolloutController implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Transitions
 
-  private void completeStep(RolloutStore.Stored cur, RolloutState s, Plan plan, Principal who, String reason,
+  private boolean completeStep(RolloutStore.Stored cur, RolloutState s, Plan plan, Principal who, String reason,
       ObjectNode evidence) {
     long now = clock.millis();
     Step step = plan.steps().get(s.step());
@@ -364,7 +364,7 @@ public final class RolloutController implements AutoCloseable {
     }
     boolean traffic = weight > 0 || !rules.isEmpty();
     long background = s.backgroundSince() == 0 && traffic && plan.background().isPresent() ? now : s.backgroundSince();
-    transition(cur, s.nextStep(now, weight, rules, background, reason), who, "step.completed", reason, evidence);
+    return transition(cur, s.nextStep(now, weight, rules, background, reason), who, "step.completed", reason, evidence);
   }
 
   private void rollback(RolloutStore.Stored cur, RolloutState s, Plan plan, Principal who, String reason,
@@ -384,8 +384,7 @@ public final class RolloutController implements AutoCloseable {
 
   private void finish(RolloutStore.Stored cur, RolloutState s, Plan plan, Phase phase, Principal who, String action,
       String reason, ObjectNode evidence) {
-    long drain = plan.drainTimeout().map(Duration::toMillis).orElseGet(() -> sessionTtl(s.agent()));
-    transition(cur, s.finish(phase, clock.millis(), drain, reason), who, action, reason, evidence);
+    transition(cur, s.finish(phase, clock.millis(), drainFor(plan, s), reason), who, action, reason, evidence);
   }
 
   private long sessionTtl(String agent) {
@@ -543,18 +542,17 @@ public final class RolloutController implements AutoCloseable {
         case "promote" -> {
           require(s, verb, Phase.Progressing, Phase.Paused);
           if (body != null && body.path("full").asBoolean(false)) {
-            long drain = plan.drainTimeout().map(Duration::toMillis).orElseGet(() -> sessionTtl(s.agent()));
-            yield transition(cur, s.finish(Phase.Promoted, now, drain, "promoted fully" + by), who, "promoted",
+            yield transition(cur, s.finish(Phase.Promoted, now, drainFor(plan, s), "promoted fully" + by), who, "promoted",
                 "promoted fully" + by + ", skipping the remaining steps", null);
           }
           if (s.step() >= plan.steps().size()) {
-            long drain = plan.drainTimeout().map(Duration::toMillis).orElseGet(() -> sessionTtl(s.agent()));
-            yield transition(cur, s.finish(Phase.Promoted, now, drain, "promoted" + by), who, "promoted", "promoted" + by, null);
+            yield transition(cur, s.finish(Phase.Promoted, now, drainFor(plan, s), "promoted" + by), who, "promoted",
+                "promoted" + by, null);
           }
           Step step = plan.steps().get(s.step());
           String reason = "step " + (s.step() + 1) + "/" + plan.steps().size() + " (" + step.summary() + ") promoted" + by;
           RolloutState progressing = s.withPhase(Phase.Progressing, "", reason);
-          yield transitionStep(cur, progressing, plan, who, reason);
+          yield completeStep(cur, progressing, plan, who, reason, null);
         }
         case "abort" -> {
           require(s, verb, Phase.Progressing, Phase.Paused);
@@ -575,8 +573,8 @@ public final class RolloutController implements AutoCloseable {
         case "resume" -> {
           require(s, verb, Phase.Paused);
           if (s.pausedBy().equals("step")) {
-            yield transitionStep(cur, s.withPhase(Phase.Progressing, "", "resumed" + by), plan, who,
-                "resumed" + by + "; the pause step is done");
+            yield completeStep(cur, s.withPhase(Phase.Progressing, "", "resumed" + by), plan, who,
+                "resumed" + by + "; the pause step is done", null);
           }
           // An inconclusive analysis starts again with fresh evidence; a manual pause carries on.
           RolloutState resumed = s.pausedBy().equals("inconclusive") ? s.withStepStartedAt(now) : s;
@@ -604,22 +602,6 @@ public final class RolloutController implements AutoCloseable {
 
   private long drainFor(Plan plan, RolloutState s) {
     return plan.drainTimeout().map(Duration::toMillis).orElseGet(() -> sessionTtl(s.agent()));
-  }
-
-  private boolean transitionStep(RolloutStore.Stored cur, RolloutState s, Plan plan, Principal who, String reason) {
-    if (s.step() >= plan.steps().size()) {
-      return transition(cur, s, who, "resumed", reason, null);
-    }
-    long now = clock.millis();
-    Step step = plan.steps().get(s.step());
-    int weight = step instanceof Step.SetWeight w ? w.percent() : s.weight();
-    List<ObjectNode> rules = new ArrayList<>(s.rules());
-    if (step instanceof Step.Route route) {
-      rules.addAll(route.rules());
-    }
-    long background = s.backgroundSince() == 0 && (weight > 0 || !rules.isEmpty()) && plan.background().isPresent()
-        ? now : s.backgroundSince();
-    return transition(cur, s.nextStep(now, weight, rules, background, reason), who, "step.completed", reason, null);
   }
 
   private static void require(RolloutState s, String verb, Phase... allowed) {
