@@ -506,7 +506,7 @@ public final class RolloutController implements AutoCloseable {
       ObjectNode sh = currentShadow.isObject() && ours ? ((ObjectNode) currentShadow).deepCopy() : Json.object();
       sh.put("version", s.candidate()).put("percent", shadow.get().percent());
       spec.set("shadow", sh);
-    } else if (ours && s.phase() != Phase.Pending) {
+    } else if (ours) {
       spec.remove("shadow");
     }
     return spec;
