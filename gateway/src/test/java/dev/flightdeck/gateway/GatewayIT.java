@@ -560,11 +560,11 @@ class GatewayIT {
     ExecutorService pool = Executors.newFixedThreadPool(32);
     try {
       warm(pool, "/agents/dead/x", 500);
-      warm(pool, "/agents/triage/slow?ms=100", 100);
+      warm(pool, "/agents/triage/slow?ms=500", 100);
       Thread.sleep(500);
       long threadsBefore = gatewayThreads();
       warm(pool, "/agents/dead/x", 9_000);
-      warm(pool, "/agents/triage/slow?ms=100", 1_000);
+      warm(pool, "/agents/triage/slow?ms=500", 1_000);
       await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
         // The gateway's pool may grow to its maximum under load, but no thread per failure.
         assertThat(gatewayThreads()).isLessThanOrEqualTo(Math.max(threadsBefore, 24));
