@@ -1,0 +1,402 @@
+package dev.flightdeck.store.budget;
+
+import dev.flightdeck.store.Database;
+import dev.flightdeck.store.Dialect;
+import dev.flightdeck.store.StoreException;
+import dev.flightdeck.store.Tx;
+import java.nio.charset.StandardCharsets;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.UnaryOperator;
+
+/**
+ * Budget counters that cannot be overspent, however many gateway processes share the database.
+ *
+ * <p>Guarantees: a reservation is granted only if, on every counter and every limited dimension,
+ * used + reserved + asked stays within the limit at that moment, and then it is held on all of
+ * them or on none. Every granted reservation is settled exactly once (by {@link #settle} or by the
+ * sweeper at its full amount), and settling charges the real usage, overruns included. Hence the
+ * sum over granted calls of min(actual, reserved) never exceeds a limit; only overruns of calls
+ * already granted can take used past it.
+ *
+ * <p>How: one conditional upsert per reservation adds the amount to every counter only where it
+ * fits ({@code ON CONFLICT DO UPDATE ... WHERE fits}); fewer rows than counters means no room, and
+ * the transaction rolls back. The upsert writes its rows in key order, so transactions lock
+ * counters in one global order and cannot deadlock; settling locks the reservation row, then the
+ * counters in the same order. The row lock of a hot counter (every call of an agent hits its
+ * per-day counter) is held from the upsert to the commit, so the transaction takes it last: the
+ * reservation row is inserted first, and nothing else runs between the upsert and the commit.
+ *
+ * <p>Never reads a counter and writes back a value computed in Java: every change is an
+ * increment in SQL, so concurrent writers on any number of connections cannot lose one.
+ */
+public final class BudgetStore {
+
+  private static final System.Logger LOG = System.getLogger(BudgetStore.class.getName());
+  private static final int SWEEP_BATCH = 500;
+  /** 2^50 per call (a million dollars in nano-dollars): sums of calls stay far from overflowing. */
+  private static final long MAX_AMOUNT = 1L << 50;
+
+  /**
+   * The one order of keys: by code point, which is PostgreSQL's "C" collation and SQLite's BINARY
+   * one, so the database lists counters in the order reservations lock them.
+   */
+  static final Comparator<String> KEY_ORDER = (a, b) ->
+      Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+
+  private final Database db;
+  private final Clock clock;
+
+  /** Budget counters in {@code db}; {@code clock} dates reservation holds and expiry. */
+  public BudgetStore(Database db, Clock clock) {
+    this.db = db;
+    this.clock = clock;
+  }
+
+  /**
+   * Reserves {@code asked} on every counter, all or nothing, in one transaction: granted when, for
+   * every counter, used + reserved + asked is within the limit on each limited dimension; denied,
+   * changing nothing, otherwise. Counters are created on first use; each counter's limits and
+   * budget name are stored as passed (a changed Budget applies from its next reservation).
+   *
+   * @param counters distinct keys, in any order
+   * @param holdFor how long the reservation may stay unsettled before {@link #sweepExpired}
+   *     settles it at its full amount
+   */
+  public Reservation reserve(List<BudgetCounter> counters, Amount asked, Duration holdFor) {
+    if (counters.isEmpty()) {
+      throw new IllegalArgumentException("reserve needs at least one budget counter; skip the reservation when no budget applies");
+    }
+    requireNonNegative("asked", asked);
+    if (holdFor.isNegative() || holdFor.isZero()) {
+      throw new IllegalArgumentException("reservation hold: expected a positive duration, got " + holdFor);
+    }
+    List<BudgetCounter> sorted = new ArrayList<>(counters);
+    sorted.sort(Comparator.comparing(BudgetCounter::key, KEY_ORDER));
+    for (int i = 1; i < sorted.size(); i++) {
+      if (sorted.get(i).key().equals(sorted.get(i - 1).key())) {
+        throw new IllegalArgumentException("budget counter " + sorted.get(i).key() + " is listed twice in one reservation");
+      }
+    }
+    // A counter whose limit is below the ask can never fit, and a new row would be inserted
+    // without the fit check (which only guards the update): deny without writing.
+    if (sorted.stream().anyMatch(c -> !fits(c, Amount.ZERO, asked))) {
+      return db.read("budget.reserve", tx -> firstWithoutRoom(tx, sorted, asked));
+    }
+    long now = clock.millis();
+    long expiresAt = saturatedAdd(now, holdFor.toMillis());
+    try {
+      return db.inTransaction("budget.reserve", tx -> {
+        long id = insertReservation(tx, sorted, asked, expiresAt);
+        Map<String, Amount> after = addWhereItFits(tx, sorted, asked);
+        if (after.size() < sorted.size()) {
+          List<BudgetCounter> full = sorted.stream().filter(c -> !after.containsKey(c.key())).toList();
+          throw new NoRoom(firstWithoutRoom(tx, full, asked));
+        }
+        return new Reservation.Granted(id, asked, remaining(sorted, after));
+      });
+    } catch (NoRoom e) {
+      return e.denied;
+    }
+  }
+
+  /**
+   * Settles a granted reservation with the real usage: each counter's reserved goes down by the
+   * reserved amount and its used up by {@code actual}, which may exceed the reservation (the
+   * overrun is charged, never dropped).
+   *
+   * @return false, changing nothing, when the reservation was already settled (by a previous call
+   *     or by the sweeper) or never existed
+   */
+  public boolean settle(long reservationId, Amount actual) {
+    requireNonNegative("actual usage", actual);
+    return db.inTransaction("budget.settle", tx -> settle(tx, reservationId, reserved -> actual));
+  }
+
+  /**
+   * Settles every reservation whose hold expired at its full reserved amount (the call may have
+   * spent it); returns how many this call settled. Safe to run on several processes at once:
+   * each reservation is settled by whichever gets it first.
+   */
+  public int sweepExpired() {
+    long now = clock.millis();
+    int settled = 0;
+    List<Long> batch;
+    do {
+      batch = db.read("budget.sweep", tx -> {
+        try (PreparedStatement ps = tx.connection().prepareStatement(
+            "SELECT id FROM fd_budget_reservation WHERE expires_at <= ? ORDER BY expires_at, id LIMIT " + SWEEP_BATCH)) {
+          ps.setLong(1, now);
+          List<Long> ids = new ArrayList<>();
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              ids.add(rs.getLong(1));
+            }
+          }
+          return ids;
+        }
+      });
+      // One transaction per reservation: each locks its counters in key order, as reserve does.
+      for (long id : batch) {
+        if (db.inTransaction("budget.sweep", tx -> settle(tx, id, UnaryOperator.identity()))) {
+          settled++;
+        }
+      }
+    } while (batch.size() == SWEEP_BATCH);
+    if (settled > 0) {
+      LOG.log(System.Logger.Level.INFO, "budgets: settled {0} reservation(s) whose hold expired at their full amount"
+          + " (a gateway stopped before settling, or holds are shorter than calls)", settled);
+    }
+    return settled;
+  }
+
+  /**
+   * Deletes counters whose expiry passed (e.g. yesterday's daily counters) and that hold no live
+   * reservation; returns how many.
+   */
+  public int deleteExpiredCounters() {
+    long now = clock.millis();
+    return db.inTransaction("budget.expire", tx -> {
+      try (PreparedStatement ps = tx.connection().prepareStatement(
+          "DELETE FROM fd_budget_counter WHERE expires_at <= ? AND held = 0")) {
+        ps.setLong(1, now);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /** The current state of a counter, or empty when it was never charged (or was deleted). */
+  public Optional<CounterState> counter(String key) {
+    return db.read("budget.counter", tx -> {
+      try (PreparedStatement ps = tx.connection().prepareStatement(
+          "SELECT " + STATE_COLUMNS + " FROM fd_budget_counter WHERE counter_key = ?")) {
+        ps.setString(1, key);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(state(rs)) : Optional.<CounterState>empty();
+        }
+      }
+    });
+  }
+
+  /** Counters whose key starts with {@code keyPrefix}, in key order, at most {@code limit}. */
+  public List<CounterState> counters(String keyPrefix, int limit) {
+    if (limit < 0) {
+      throw new IllegalArgumentException("counter listing limit: expected 0 or more, got " + limit);
+    }
+    return db.read("budget.counters", tx -> {
+      // substr, not LIKE: exact for any characters (no escaping, no case folding in SQLite).
+      String order = tx.dialect() == Dialect.POSTGRES ? "counter_key COLLATE \"C\"" : "counter_key";
+      try (PreparedStatement ps = tx.connection().prepareStatement(
+          "SELECT " + STATE_COLUMNS + " FROM fd_budget_counter WHERE substr(counter_key, 1, ?) = ?"
+              + " ORDER BY " + order + " LIMIT ?")) {
+        ps.setInt(1, keyPrefix.codePointCount(0, keyPrefix.length()));
+        ps.setString(2, keyPrefix);
+        ps.setInt(3, limit);
+        List<CounterState> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(state(rs));
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  private static final String STATE_COLUMNS =
+      "counter_key, budget, used_tokens, used_nano, reserved_tokens, reserved_nano, limit_tokens, limit_nano";
+
+  private static CounterState state(ResultSet rs) throws SQLException {
+    return new CounterState(rs.getString(1), rs.getString(2), new Amount(rs.getLong(3), rs.getLong(4)),
+        new Amount(rs.getLong(5), rs.getLong(6)), rs.getLong(7), rs.getLong(8));
+  }
+
+  /** Inserts the reservation under a fresh random id (drawing again on the rare collision). */
+  private static long insertReservation(Tx tx, List<BudgetCounter> sorted, Amount asked, long expiresAt)
+      throws SQLException {
+    StringBuilder keys = new StringBuilder();
+    for (BudgetCounter c : sorted) {
+      keys.append(keys.isEmpty() ? "" : "\n").append(c.key());
+    }
+    try (PreparedStatement ps = tx.connection().prepareStatement(
+        "INSERT INTO fd_budget_reservation (id, counters, tokens, nano, expires_at) VALUES (?, ?, ?, ?, ?)"
+            + " ON CONFLICT (id) DO NOTHING")) {
+      while (true) {
+        long id = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+        ps.setLong(1, id);
+        ps.setString(2, keys.toString());
+        ps.setLong(3, asked.tokens());
+        ps.setLong(4, asked.nanoUsd());
+        ps.setLong(5, expiresAt);
+        if (ps.executeUpdate() == 1) {
+          return id;
+        }
+      }
+    }
+  }
+
+  /**
+   * Adds {@code asked} to the reserved amount of every counter it fits on, creating missing
+   * counters, in one statement whose rows are written in key order; returns used + reserved
+   * after the change of each counter that took it.
+   */
+  private static Map<String, Amount> addWhereItFits(Tx tx, List<BudgetCounter> sorted, Amount asked)
+      throws SQLException {
+    StringBuilder sql = new StringBuilder("INSERT INTO fd_budget_counter (counter_key, budget, limit_tokens, limit_nano,"
+        + " used_tokens, used_nano, reserved_tokens, reserved_nano, held, expires_at) VALUES ");
+    for (int i = 0; i < sorted.size(); i++) {
+      sql.append(i == 0 ? "" : ", ").append("(?, ?, ?, ?, 0, 0, ?, ?, 1, ?)");
+    }
+    sql.append(" ON CONFLICT (counter_key) DO UPDATE SET budget = excluded.budget,"
+        + " limit_tokens = excluded.limit_tokens, limit_nano = excluded.limit_nano,"
+        + " reserved_tokens = fd_budget_counter.reserved_tokens + excluded.reserved_tokens,"
+        + " reserved_nano = fd_budget_counter.reserved_nano + excluded.reserved_nano,"
+        + " held = fd_budget_counter.held + 1,"
+        + " expires_at = CASE WHEN excluded.expires_at > fd_budget_counter.expires_at"
+        + " THEN excluded.expires_at ELSE fd_budget_counter.expires_at END"
+        + " WHERE (excluded.limit_tokens < 0 OR fd_budget_counter.used_tokens + fd_budget_counter.reserved_tokens"
+        + " + excluded.reserved_tokens <= excluded.limit_tokens)"
+        + " AND (excluded.limit_nano < 0 OR fd_budget_counter.used_nano + fd_budget_counter.reserved_nano"
+        + " + excluded.reserved_nano <= excluded.limit_nano)"
+        + " RETURNING counter_key, used_tokens + reserved_tokens, used_nano + reserved_nano");
+    try (PreparedStatement ps = tx.connection().prepareStatement(sql.toString())) {
+      int p = 1;
+      for (BudgetCounter c : sorted) {
+        ps.setString(p++, c.key());
+        ps.setString(p++, c.budget());
+        ps.setLong(p++, c.limitTokens());
+        ps.setLong(p++, c.limitNanoUsd());
+        ps.setLong(p++, asked.tokens());
+        ps.setLong(p++, asked.nanoUsd());
+        ps.setLong(p++, c.expiresAtMillis());
+      }
+      Map<String, Amount> after = new HashMap<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          after.put(rs.getString(1), new Amount(rs.getLong(2), rs.getLong(3)));
+        }
+      }
+      return after;
+    }
+  }
+
+  /** The first of {@code candidates} (in key order) where {@code asked} does not fit now. */
+  private static Reservation.Denied firstWithoutRoom(Tx tx, List<BudgetCounter> candidates, Amount asked)
+      throws SQLException {
+    try (PreparedStatement ps = tx.connection().prepareStatement(
+        "SELECT used_tokens + reserved_tokens, used_nano + reserved_nano FROM fd_budget_counter WHERE counter_key = ?")) {
+      for (BudgetCounter c : candidates) {
+        ps.setString(1, c.key());
+        Amount usedAndReserved = Amount.ZERO;
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            usedAndReserved = new Amount(rs.getLong(1), rs.getLong(2));
+          }
+        }
+        if (!fits(c, usedAndReserved, asked)) {
+          return new Reservation.Denied(c, usedAndReserved, asked);
+        }
+      }
+    }
+    // Callers pass counters that did not fit while locked (or whose limit is below the ask), and
+    // used and reserved are never negative.
+    throw new IllegalStateException("no budget counter among " + candidates.size() + " lacks room for " + asked);
+  }
+
+  /**
+   * Deletes the reservation and moves its amount from reserved to used on each of its counters,
+   * charging {@code actualFor.apply(reserved)}; false when it was already settled.
+   */
+  private static boolean settle(Tx tx, long id, UnaryOperator<Amount> actualFor) throws SQLException {
+    String keys;
+    Amount reserved;
+    try (PreparedStatement ps = tx.connection().prepareStatement(
+        "DELETE FROM fd_budget_reservation WHERE id = ? RETURNING counters, tokens, nano")) {
+      ps.setLong(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return false;
+        }
+        keys = rs.getString(1);
+        reserved = new Amount(rs.getLong(2), rs.getLong(3));
+      }
+    }
+    Amount actual = actualFor.apply(reserved);
+    String[] counters = keys.split("\n");
+    try (PreparedStatement ps = tx.connection().prepareStatement(
+        "UPDATE fd_budget_counter SET reserved_tokens = reserved_tokens - ?, reserved_nano = reserved_nano - ?,"
+            + " used_tokens = used_tokens + ?, used_nano = used_nano + ?, held = held - 1 WHERE counter_key = ?")) {
+      for (String key : counters) {
+        ps.setLong(1, reserved.tokens());
+        ps.setLong(2, reserved.nanoUsd());
+        ps.setLong(3, actual.tokens());
+        ps.setLong(4, actual.nanoUsd());
+        ps.setString(5, key);
+        ps.addBatch();
+      }
+      int[] counts = ps.executeBatch();
+      for (int i = 0; i < counts.length; i++) {
+        if (counts[i] == 0) {
+          throw new StoreException("budget reservation " + id + " holds counter " + counters[i]
+              + ", which does not exist: the budget tables were changed outside Flightdeck", null);
+        }
+      }
+    }
+    return true;
+  }
+
+  private static boolean fits(BudgetCounter c, Amount usedAndReserved, Amount asked) {
+    return (c.limitTokens() < 0 || usedAndReserved.tokens() + asked.tokens() <= c.limitTokens())
+        && (c.limitNanoUsd() < 0 || usedAndReserved.nanoUsd() + asked.nanoUsd() <= c.limitNanoUsd());
+  }
+
+  /** The smallest allowance left per dimension over the limited counters; -1 where none is limited. */
+  private static Amount remaining(List<BudgetCounter> sorted, Map<String, Amount> after) {
+    long tokens = -1;
+    long nano = -1;
+    for (BudgetCounter c : sorted) {
+      Amount a = after.get(c.key());
+      if (c.limitTokens() >= 0) {
+        long left = c.limitTokens() - a.tokens();
+        tokens = tokens < 0 ? left : Math.min(tokens, left);
+      }
+      if (c.limitNanoUsd() >= 0) {
+        long left = c.limitNanoUsd() - a.nanoUsd();
+        nano = nano < 0 ? left : Math.min(nano, left);
+      }
+    }
+    return new Amount(tokens, nano);
+  }
+
+  private static void requireNonNegative(String what, Amount a) {
+    if (a.tokens() < 0 || a.nanoUsd() < 0 || a.tokens() > MAX_AMOUNT || a.nanoUsd() > MAX_AMOUNT) {
+      throw new IllegalArgumentException(what + ": expected tokens and cost from 0 to " + MAX_AMOUNT + ", got " + a);
+    }
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
+  }
+
+  /** Rolls the reserving transaction back, carrying the denial out. */
+  private static final class NoRoom extends RuntimeException {
+    private final transient Reservation.Denied denied;
+
+    NoRoom(Reservation.Denied denied) {
+      super(null, null, false, false);
+      this.denied = denied;
+    }
+  }
+}
