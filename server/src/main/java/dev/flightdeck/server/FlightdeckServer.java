@@ -14,6 +14,7 @@ import dev.flightdeck.server.http.ApiServer;
 import dev.flightdeck.server.observability.ServerMetrics;
 import dev.flightdeck.store.Database;
 import dev.flightdeck.store.audit.AuditLog;
+import dev.flightdeck.store.key.ModelKeyStore;
 import dev.flightdeck.store.resource.ResourceStore;
 import dev.flightdeck.store.token.IssuedToken;
 import dev.flightdeck.store.token.TokenStore;
@@ -33,6 +34,7 @@ public final class FlightdeckServer implements AutoCloseable {
   private final AuditLog audit;
   private final ResourceStore resources;
   private final TokenStore tokens;
+  private final ModelKeyStore modelKeys;
   private final ServerMetrics metrics;
   private final ApiServer api;
   private final Gateway gateway;
@@ -52,8 +54,9 @@ public final class FlightdeckServer implements AutoCloseable {
       this.audit = AuditLogs.open(db, options.dataDir());
       this.resources = new ResourceStore(db, audit, clock);
       this.tokens = new TokenStore(db, audit, clock);
+      this.modelKeys = new ModelKeyStore(db, audit, clock);
       this.initialAdmin = tokens.bootstrapAdmin();
-      this.api = new ApiServer(db, resources, tokens, audit, metrics, () -> Optional.ofNullable(rollouts.get()));
+      this.api = new ApiServer(db, resources, tokens, modelKeys, audit, metrics, () -> Optional.ofNullable(rollouts.get()));
       this.host = options.host();
       this.port = api.start(options.host(), options.port());
       try {
@@ -123,6 +126,11 @@ public final class FlightdeckServer implements AutoCloseable {
   /** The token store (for embedding and tests). */
   public TokenStore tokens() {
     return tokens;
+  }
+
+  /** The agent versions' virtual model keys (for the gateway, embedding and tests). */
+  public ModelKeyStore modelKeys() {
+    return modelKeys;
   }
 
   /** The audit log (for embedding and tests). */

@@ -6,6 +6,7 @@ import dev.flightdeck.api.parse.ResourceReader;
 import dev.flightdeck.server.observability.ServerMetrics;
 import dev.flightdeck.store.Database;
 import dev.flightdeck.store.audit.AuditLog;
+import dev.flightdeck.store.key.ModelKeyStore;
 import dev.flightdeck.store.resource.ResourceStore;
 import dev.flightdeck.store.token.ApiToken;
 import dev.flightdeck.store.token.TokenStore;
@@ -32,8 +33,8 @@ public final class ApiServer implements AutoCloseable {
   private final WatchApi watch;
 
   /** Builds the API over the stores; call {@link #start} to listen. */
-  public ApiServer(Database db, ResourceStore resources, TokenStore tokens, AuditLog audit, ServerMetrics metrics,
-      java.util.function.Supplier<Optional<dev.flightdeck.rollout.controller.RolloutController>> rollouts) {
+  public ApiServer(Database db, ResourceStore resources, TokenStore tokens, ModelKeyStore modelKeys, AuditLog audit,
+      ServerMetrics metrics, java.util.function.Supplier<Optional<dev.flightdeck.rollout.controller.RolloutController>> rollouts) {
     ResourceReader reader = new ResourceReader();
     this.watch = new WatchApi(resources);
     this.app = Javalin.create(config -> {
@@ -47,6 +48,7 @@ public final class ApiServer implements AutoCloseable {
       new SystemApi(db, metrics).register(config.routes);
       new ResourceApi(resources, reader).register(config.routes);
       new TokenApi(tokens).register(config.routes);
+      new ModelKeyApi(resources, modelKeys).register(config.routes);
       new AuditApi(audit).register(config.routes);
       new EvalApi(new dev.flightdeck.store.eval.EvalRunStore(db)).register(config.routes);
       new RolloutApi(rollouts).register(config.routes);

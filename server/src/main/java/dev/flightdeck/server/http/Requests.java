@@ -1,6 +1,10 @@
 package dev.flightdeck.server.http;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flightdeck.api.auth.Principal;
+import dev.flightdeck.api.resource.Json;
 import dev.flightdeck.api.resource.Kind;
 import io.javalin.http.Context;
 import java.util.Optional;
@@ -18,6 +22,34 @@ final class Requests {
       throw new IllegalStateException("no principal on an authenticated route: " + ctx.path());
     }
     return p;
+  }
+
+  /**
+   * The body as a JSON object, or an empty object when the body is empty; a clear 400 when it is
+   * larger than {@code maxBytes}, not JSON, or not an object. {@code example} shows the expected shape.
+   */
+  static ObjectNode optionalJsonObject(Context ctx, int maxBytes, String example) {
+    byte[] raw = ctx.bodyAsBytes();
+    if (raw.length > maxBytes) {
+      throw HttpProblem.badRequest("body: at most " + maxBytes + " bytes, got " + raw.length);
+    }
+    if (raw.length == 0) {
+      return Json.object();
+    }
+    JsonNode body;
+    try {
+      body = Json.mapper().readTree(raw);
+    } catch (JsonProcessingException e) {
+      throw HttpProblem.badRequest("body: expected a JSON object such as " + example + ": " + e.getOriginalMessage()
+          + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+    } catch (java.io.IOException e) {
+      throw HttpProblem.badRequest("body: unreadable: " + e.getMessage());
+    }
+    if (body instanceof ObjectNode o) {
+      return o;
+    }
+    throw HttpProblem.badRequest("body: expected a JSON object such as " + example + ", got "
+        + (body == null || body.isMissingNode() ? "nothing" : body.getNodeType().name().toLowerCase(java.util.Locale.ROOT)));
   }
 
   static long longParam(Context ctx, String name, long fallback) {

@@ -51,29 +51,12 @@ final class RolloutApi {
   }
 
   private void command(Context ctx, String verb) {
-    byte[] raw = ctx.bodyAsBytes();
-    JsonNode body = Json.object();
-    if (raw.length > MAX_BODY) {
-      throw HttpProblem.badRequest("body: at most " + MAX_BODY + " bytes, got " + raw.length);
+    JsonNode body = Requests.optionalJsonObject(ctx, MAX_BODY, "{\"full\": true} or {\"reason\": \"...\"}");
+    if (body.has("full") && !body.get("full").isBoolean()) {
+      throw HttpProblem.badRequest("full: expected true or false, got " + body.get("full"));
     }
-    if (raw.length > 0) {
-      try {
-        body = Json.mapper().readTree(raw);
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        throw HttpProblem.badRequest("body: expected a JSON object such as {\"full\": true} or {\"reason\": \"...\"}: "
-            + e.getOriginalMessage() + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
-      } catch (java.io.IOException e) {
-        throw HttpProblem.badRequest("body: unreadable: " + e.getMessage());
-      }
-      if (body == null || !body.isObject()) {
-        throw HttpProblem.badRequest("body: expected a JSON object such as {\"full\": true} or {\"reason\": \"...\"}");
-      }
-      if (body.has("full") && !body.get("full").isBoolean()) {
-        throw HttpProblem.badRequest("full: expected true or false, got " + body.get("full"));
-      }
-      if (body.has("reason") && (!body.get("reason").isTextual() || body.get("reason").asText().length() > 1024)) {
-        throw HttpProblem.badRequest("reason: expected a string of at most 1024 characters");
-      }
+    if (body.has("reason") && (!body.get("reason").isTextual() || body.get("reason").asText().length() > 1024)) {
+      throw HttpProblem.badRequest("reason: expected a string of at most 1024 characters");
     }
     ResourceApi.json(ctx, 200, controller().command(ctx.pathParam("name"), verb, Requests.principal(ctx), body));
   }

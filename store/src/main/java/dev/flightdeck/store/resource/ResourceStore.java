@@ -13,6 +13,7 @@ import dev.flightdeck.api.resource.LabelSelector;
 import dev.flightdeck.api.resource.Metadata;
 import dev.flightdeck.api.resource.Resource;
 import dev.flightdeck.api.resource.ResourceRules;
+import dev.flightdeck.store.Counters;
 import dev.flightdeck.store.Database;
 import dev.flightdeck.store.Tx;
 import dev.flightdeck.store.audit.AuditLog;
@@ -217,13 +218,7 @@ public final class ResourceStore {
 
   /** The latest revision committed. */
   public long revision() {
-    return db.read("revision", tx -> {
-      try (var rs = tx.connection().createStatement().executeQuery(
-          "SELECT value FROM fd_counter WHERE name = 'revision'")) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    });
+    return db.read("revision", tx -> Counters.read(tx, "revision"));
   }
 
   private Resource write(Tx tx, Resource r, Optional<Resource> cur, Principal who) throws SQLException {
@@ -283,13 +278,7 @@ public final class ResourceStore {
   }
 
   private static long nextRevision(Tx tx) throws SQLException {
-    try (var st = tx.connection().createStatement()) {
-      st.executeUpdate("UPDATE fd_counter SET value = value + 1 WHERE name = 'revision'");
-      try (var rs = st.executeQuery("SELECT value FROM fd_counter WHERE name = 'revision'")) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
+    return Counters.next(tx, "revision");
   }
 
   private static Optional<Resource> load(Tx tx, Kind kind, String name) throws SQLException {

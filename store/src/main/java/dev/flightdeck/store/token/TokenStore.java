@@ -6,32 +6,27 @@ import dev.flightdeck.api.auth.Principal;
 import dev.flightdeck.api.auth.Role;
 import dev.flightdeck.api.resource.Json;
 import dev.flightdeck.store.Database;
+import dev.flightdeck.store.Secrets;
 import dev.flightdeck.store.Tx;
 import dev.flightdeck.store.audit.AuditLog;
-import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
 /**
  * Bearer API tokens. A token is 32 random bytes; only its SHA-256 is stored, so a copy of the
- * database reveals no usable token. (A slow password hash is unnecessary for random secrets of
- * this length, and would cost every API call.)
+ * database reveals no usable token (see {@link Secrets}).
  */
 public final class TokenStore {
 
   /** Every token starts with this, so secret scanners and people recognise it. */
   public static final String PREFIX = "fd_";
-
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Database db;
   private final AuditLog audit;
@@ -71,7 +66,7 @@ public final class TokenStore {
     if (!secret.startsWith(PREFIX) || secret.length() > 200) {
       return Optional.empty();
     }
-    String hash = hash(secret);
+    String hash = Secrets.hash(secret);
     return db.read("authenticate", tx -> {
       try (PreparedStatement ps = tx.connection().prepareStatement(
           "SELECT id, name, role, created_at, created_by, revoked_at FROM fd_api_token WHERE token_hash = ?")) {
@@ -122,16 +117,14 @@ public final class TokenStore {
   }
 
   private IssuedToken insert(Tx tx, String name, Role role, Principal by) throws SQLException {
-    byte[] raw = new byte[32];
-    RANDOM.nextBytes(raw);
-    String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+    String secret = Secrets.generate(PREFIX);
     ApiToken t = new ApiToken(UUID.randomUUID().toString(), name, role, clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), by.name(), Optional.empty());
     try (PreparedStatement ps = tx.connection().prepareStatement(
         "INSERT INTO fd_api_token (id, name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, t.id());
       ps.setString(2, t.name());
       ps.setString(3, t.role().id());
-      ps.setString(4, hash(secret));
+      ps.setString(4, Secrets.hash(secret));
       ps.setString(5, t.createdAt().toString());
       ps.setString(6, t.createdBy());
       ps.executeUpdate();
@@ -157,9 +150,5 @@ public final class TokenStore {
     return new ApiToken(rs.getString(1), rs.getString(2), Role.parse(rs.getString(3)).orElseThrow(),
         Instant.parse(rs.getString(4)), rs.getString(5),
         revoked == null ? Optional.empty() : Optional.of(Instant.parse(revoked)));
-  }
-
-  static String hash(String secret) {
-    return Json.sha256Hex(secret.getBytes(StandardCharsets.UTF_8));
   }
 }
