@@ -57,6 +57,8 @@ final class Output {
       case AGENT_VERSION -> List.of("NAME", "AGENT", "MODELS", "DIGEST", "AGE");
       case ROLLOUT -> List.of("NAME", "AGENT", "CANDIDATE", "STRATEGY", "AGE");
       case EVAL_SUITE -> List.of("NAME", "TARGET", "RUNS", "CASES", "AGE");
+      case MODEL_PROVIDER -> List.of("NAME", "TYPE", "BASE URL", "MODELS", "AGE");
+      case BUDGET -> List.of("NAME", "SELECTOR", "PER", "PERIOD", "TOKENS", "COST USD", "AGE");
     };
   }
 
@@ -85,6 +87,14 @@ final class Output {
         }
         case EVAL_SUITE -> List.of(name, spec.path("target").asText("-"), Integer.toString(spec.path("runs").asInt(5)),
             Integer.toString(spec.path("cases").size()), age);
+        case MODEL_PROVIDER -> List.of(name, spec.path("type").asText("openai"), spec.path("baseUrl").asText(),
+            Integer.toString(spec.path("models").size()), age);
+        case BUDGET -> {
+          List<String> selector = new ArrayList<>();
+          spec.path("selector").fields().forEachRemaining(e -> selector.add(e.getKey() + "=" + e.getValue().asText()));
+          yield List.of(name, String.join(",", selector), spec.path("per").asText("-"), spec.path("period").asText("total"),
+              spec.has("tokens") ? spec.get("tokens").asText() : "-", spec.has("costUsd") ? spec.get("costUsd").asText() : "-", age);
+        }
       });
     }
     return rows;

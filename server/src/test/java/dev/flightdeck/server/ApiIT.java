@@ -156,7 +156,7 @@ class ApiIT {
             + e.path("column").asInt() + ": " + e.path("path").asText() + ": " + e.path("message").asText())
         .containsExactly(
             "agent.yaml:8:15: spec.routes[0].weight: expected an integer 0..100, got \"ten\"",
-            "agent.yaml:9:3: spec.ownr: unknown field; did you mean \"owner\"? expected one of description, owner, hosts, routes, rules, session, shadow, capacity");
+            "agent.yaml:9:3: spec.ownr: unknown field; did you mean \"owner\"? expected one of description, owner, hosts, routes, rules, session, shadow, capacity, modelGateway");
     assertThat(admin.get("/api/v1/agents/good").status()).isEqualTo(404);
   }
 

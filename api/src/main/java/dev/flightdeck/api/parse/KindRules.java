@@ -25,6 +25,8 @@ final class KindRules {
       case AGENT_VERSION -> agentVersion(spec, map, out);
       case ROLLOUT -> rollout(spec, map, out);
       case EVAL_SUITE -> evalSuite(spec, map, out);
+      case MODEL_PROVIDER -> modelProvider(spec, map, out);
+      case BUDGET -> budget(spec, map, out);
     }
   }
 
@@ -126,6 +128,32 @@ final class KindRules {
         out.accept(map.at(path, "expected a pinned model id such as gpt-4o-2024-08-06, got the alias \""
             + id + "\" (set spec.allowModelAliases: true to accept aliases)"));
       }
+    }
+  }
+
+  private static void modelProvider(JsonNode spec, SourceMap map, Consumer<Diagnostic> out) {
+    unique(spec.path("models"), "id", "spec.models", map, out);
+  }
+
+  private static void budget(JsonNode spec, SourceMap map, Consumer<Diagnostic> out) {
+    if (!spec.has("tokens") && !spec.has("costUsd")) {
+      out.accept(map.at("spec", "expected a limit: tokens, costUsd or both"));
+    }
+    JsonNode selector = spec.path("selector");
+    if (selector.has("team") && (selector.has("agent") || selector.has("version"))) {
+      out.accept(map.at("spec.selector", "expected team alone (it selects every agent the team owns), or agent and/or version"));
+    }
+    String per = spec.path("per").asText("");
+    int level = selector.has("team") ? 3 : selector.has("agent") ? 2 : 1;
+    int perLevel = switch (per) {
+      case "team" -> 3;
+      case "agent" -> 2;
+      case "version" -> 1;
+      default -> 0;
+    };
+    if (perLevel > level) {
+      out.accept(map.at("spec.per", "per: " + per + " is wider than the selector (" + selector.fieldNames().next()
+          + "); expected session, or a level at or below the selector's"));
     }
   }
 

@@ -10,7 +10,9 @@ public enum Kind {
   AGENT("Agent", "agents", "agent", List.of("ag")),
   AGENT_VERSION("AgentVersion", "agentversions", "agentversion", List.of("av", "version", "versions")),
   ROLLOUT("Rollout", "rollouts", "rollout", List.of("ro")),
-  EVAL_SUITE("EvalSuite", "evalsuites", "evalsuite", List.of("es", "suite", "suites"));
+  EVAL_SUITE("EvalSuite", "evalsuites", "evalsuite", List.of("es", "suite", "suites")),
+  MODEL_PROVIDER("ModelProvider", "modelproviders", "modelprovider", List.of("mp", "provider", "providers")),
+  BUDGET("Budget", "budgets", "budget", List.of("bu"));
 
   /** The API group and version every resource declares in {@code apiVersion}. */
   public static final String API_VERSION = "flightdeck.dev/v1alpha1";

@@ -60,7 +60,16 @@ public final class ResourceRules {
           }
         }
       }
-      case EVAL_SUITE -> { }
+      case BUDGET -> {
+        JsonNode selector = spec.path("selector");
+        if (selector.has("agent")) {
+          exists(Kind.AGENT, selector.get("agent").asText(), "spec.selector.agent", lookup, problems);
+        }
+        if (selector.has("version")) {
+          exists(Kind.AGENT_VERSION, selector.get("version").asText(), "spec.selector.version", lookup, problems);
+        }
+      }
+      case EVAL_SUITE, MODEL_PROVIDER -> { }
     }
   }
 
@@ -103,7 +112,7 @@ public final class ResourceRules {
       case EVAL_SUITE -> lookup.all(Kind.ROLLOUT).stream()
           .filter(ro -> ro.spec().path("strategy").path("canary").path("steps").findValuesAsText("suite").contains(name))
           .forEach(ro -> out.add(ro.ref()));
-      case ROLLOUT -> { }
+      case ROLLOUT, MODEL_PROVIDER, BUDGET -> { }
     }
     return out;
   }

@@ -88,7 +88,7 @@ class ResourceReaderTest {
         """;
     assertThat(errors("f.yaml", yaml)).containsExactly(
         "f.yaml:4:9: metadata.name: expected a name of 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit, got \"Bad_Name\"",
-        "f.yaml:6:3: spec.rootes: unknown field; did you mean \"routes\"? expected one of description, owner, hosts, routes, rules, session, shadow, capacity",
+        "f.yaml:6:3: spec.rootes: unknown field; did you mean \"routes\"? expected one of description, owner, hosts, routes, rules, session, shadow, capacity, modelGateway",
         "f.yaml:15:12: spec.endpoints[0].url: expected an http:// or https:// URL such as http://127.0.0.1:9101, got \"ftp://nope\"",
         "f.yaml:17:11: spec.models[0].id: expected a pinned model id such as gpt-4o-2024-08-06, got the alias \"gpt-4o-latest\" (set spec.allowModelAliases: true to accept aliases)");
   }
@@ -126,7 +126,7 @@ class ResourceReaderTest {
           endpoints: [{url: "http://x"}]
         """;
     assertThat(errors("k.yaml", yaml)).containsExactly(
-        "k.yaml:2:7: kind: unknown kind \"Agnet\"; did you mean \"Agent\"? expected one of Agent, AgentVersion, Rollout, EvalSuite",
+        "k.yaml:2:7: kind: unknown kind \"Agnet\"; did you mean \"Agent\"? expected one of Agent, AgentVersion, Rollout, EvalSuite, ModelProvider, Budget",
         "k.yaml:6:13: apiVersion: expected flightdeck.dev/v1alpha1, got \"flightdeck.dev/v1\"",
         "k.yaml:10:3: spec.agent: required field is missing",
         "k.yaml:10:3: spec.models: required field is missing");
