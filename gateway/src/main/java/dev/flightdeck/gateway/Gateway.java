@@ -2,21 +2,26 @@ package dev.flightdeck.gateway;
 
 import dev.flightdeck.api.resource.Kind;
 import dev.flightdeck.api.resource.LabelSelector;
+import dev.flightdeck.gateway.model.ModelConfig;
+import dev.flightdeck.gateway.model.ModelGateway;
 import dev.flightdeck.gateway.routing.AgentRoute;
 import dev.flightdeck.gateway.routing.RoutingTable;
 import dev.flightdeck.gateway.routing.SessionPins;
 import dev.flightdeck.gateway.routing.VersionTarget;
+import dev.flightdeck.gateway.telemetry.CallLedger;
 import dev.flightdeck.gateway.telemetry.GatewayMetrics;
 import dev.flightdeck.gateway.telemetry.RequestRecord;
 import dev.flightdeck.gateway.telemetry.VersionWindows;
 import dev.flightdeck.gateway.telemetry.WindowStats;
 import dev.flightdeck.store.Database;
+import dev.flightdeck.store.budget.BudgetStore;
 import dev.flightdeck.store.gateway.SessionPinStore;
 import dev.flightdeck.store.gateway.WindowStore;
 import dev.flightdeck.store.resource.ResourceStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,6 +74,9 @@ public final class Gateway implements AutoCloseable {
   private final AtomicBoolean reloadPending = new AtomicBoolean();
   private final List<Consumer<RequestRecord>> observers = new CopyOnWriteArrayList<>();
   private volatile RoutingTable table = RoutingTable.empty();
+  private volatile ModelConfig modelConfig = ModelConfig.EMPTY;
+  private final CallLedger ledger = new CallLedger();
+  private final ModelGateway models;
   private AutoCloseable commitSubscription;
 
   /**
@@ -101,6 +109,14 @@ public final class Gateway implements AutoCloseable {
     threads.setName("flightdeck-gateway");
     threads.setReservedThreads(0); // on few cores, reserved threads spin and hand off more than they save
     this.scheduler = new ScheduledExecutorScheduler("flightdeck-gateway-scheduler", true);
+    // Started here, before the server and the clients that share them: a component that starts a
+    // bean also stops it, and one client stopping the pool under the others costs a 5 s join.
+    try {
+      threads.start();
+      scheduler.start();
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot start the gateway's threads: " + e.getMessage(), e);
+    }
     this.server = new Server(threads, scheduler, null);
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
@@ -116,8 +132,10 @@ public final class Gateway implements AutoCloseable {
     this.metrics = new GatewayMetrics(registry);
     this.shadows = new ShadowMirror(client(Duration.ofSeconds(2)), metrics, windows, this::recorded, semantic,
         1024, 16);
+    this.models = new ModelGateway(() -> modelConfig, new BudgetStore(db, Clock.systemUTC()), ledger, this::client,
+        registry, Clock.systemUTC());
     server.setHandler(new GatewayHandler(() -> table, pins, v -> client(v.timeouts().connect()),
-        metrics, this::recorded, shadows, new WebSocketBridge(server, client(Duration.ofSeconds(2)))));
+        metrics, this::recorded, shadows, new WebSocketBridge(server, client(Duration.ofSeconds(2))), models, ledger));
     server.setStopTimeout(5_000);
     this.background = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
         .name("flightdeck-gateway-background").unstarted(r));
@@ -136,6 +154,11 @@ public final class Gateway implements AutoCloseable {
   /** The port the gateway listens on. */
   public int port() {
     return connector.getLocalPort();
+  }
+
+  /** The model gateway served at {@code /v1/}: wire its keys, cache and halt events through it. */
+  public ModelGateway models() {
+    return models;
   }
 
   /** The routing table in force. */
@@ -226,6 +249,10 @@ public final class Gateway implements AutoCloseable {
     RoutingTable next = RoutingTable.build(revision, resources.list(Kind.AGENT, LabelSelector.everything()),
         resources.list(Kind.AGENT_VERSION, LabelSelector.everything()), table, scheduler);
     table = next;
+    modelConfig = ModelConfig.build(revision, resources.list(Kind.AGENT, LabelSelector.everything()),
+        resources.list(Kind.AGENT_VERSION, LabelSelector.everything()),
+        resources.list(Kind.MODEL_PROVIDER, LabelSelector.everything()),
+        resources.list(Kind.BUDGET, LabelSelector.everything()), System::getenv);
   }
 
   private void reloadSoon() {
@@ -263,8 +290,10 @@ public final class Gateway implements AutoCloseable {
       }
       metrics.gates(depth, inflight);
     });
+    safely("model gateway housekeeping", models::housekeeping);
     if (System.currentTimeMillis() / 1000 % 5 == 0) {
       safely("writing gateway telemetry", () -> windows.flush(windowStore, replica));
+      safely("sweeping budget reservations", models::sweepBudgets);
     }
   }
 
@@ -328,6 +357,12 @@ public final class Gateway implements AutoCloseable {
       } catch (Exception e) {
         LOG.log(System.Logger.Level.DEBUG, "stopping an HTTP client", e);
       }
+    }
+    try {
+      threads.stop();
+      scheduler.stop();
+    } catch (Exception e) {
+      LOG.log(System.Logger.Level.DEBUG, "stopping the gateway's threads", e);
     }
     safely("writing session pins and telemetry", this::flush);
     pins.close();

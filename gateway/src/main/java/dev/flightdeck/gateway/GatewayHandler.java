@@ -7,8 +7,10 @@ import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.flightdeck.gateway.routing.AgentRoute;
 import dev.flightdeck.gateway.routing.RoutingTable;
 import dev.flightdeck.gateway.routing.Rule;
+import dev.flightdeck.gateway.model.ModelGateway;
 import dev.flightdeck.gateway.routing.SessionPins;
 import dev.flightdeck.gateway.routing.VersionTarget;
+import dev.flightdeck.gateway.telemetry.CallLedger;
 import dev.flightdeck.gateway.telemetry.GatewayMetrics;
 import dev.flightdeck.gateway.telemetry.MetricHeaders;
 import dev.flightdeck.gateway.telemetry.RequestRecord;
@@ -77,10 +79,15 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
   private final WebSocketBridge webSockets;
   private final ShadowMirror shadows;
   private final FirstByteWatchdog watchdog = new FirstByteWatchdog();
+  private final ModelGateway models;
+  private final CallLedger ledger;
 
   GatewayHandler(Supplier<RoutingTable> table, SessionPins pins, Function<VersionTarget, HttpClient> clients,
-      GatewayMetrics metrics, Consumer<RequestRecord> sink, ShadowMirror shadows, WebSocketBridge webSockets) {
+      GatewayMetrics metrics, Consumer<RequestRecord> sink, ShadowMirror shadows, WebSocketBridge webSockets,
+      ModelGateway models, CallLedger ledger) {
     this.webSockets = webSockets;
+    this.models = models;
+    this.ledger = ledger;
     this.table = table;
     this.pins = pins;
     this.clients = clients;
@@ -146,6 +153,8 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
     /** Custom metrics from the response's headers; {@code Map.of()} (no allocation) when none. */
     Map<String, Double> customMetrics = Map.of();
     ByteArrayOutputStream primaryCopy;
+    /** What this request's model calls cost (through the model gateway), or null without a session. */
+    CallLedger.Tally tally;
 
     Exchange(Request req, Response resp, Callback callback) {
       this.req = req;
@@ -169,6 +178,11 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
         }
         agentName = agent == null ? (host == null ? "" : host) : agent.name();
         path = raw;
+      }
+      if (agent == null && !raw.startsWith("/agents/") && models != null && ModelGateway.serves(raw)) {
+        finished.set(true);
+        models.handle(req, resp, callback);
+        return;
       }
       if (agent == null) {
         fail(GatewayError.UNKNOWN_AGENT, "no agent is served at " + (raw.startsWith("/agents/")
@@ -330,6 +344,9 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
         traceparent = Traceparent.next(req.getHeaders().get("traceparent"));
         // The span id of the hop to the agent names this request, unless the client named it.
         requestId = incoming != null && incoming.length() <= 128 && printable(incoming) ? incoming : traceparent.substring(36, 52);
+        if (session != null && ledger != null) {
+          tally = ledger.open(version.name(), session);
+        }
       }
       send();
     }
@@ -669,6 +686,15 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
 
     private void record(int clientStatus, String code) {
       Usage u = headerUsage.known() ? headerUsage : scanner == null ? Usage.NONE : scanner.result();
+      if (tally != null) {
+        ledger.close(version.name(), session, tally);
+        if (tally.calls() > 0) {
+          u = tally.usage(); // what the model gateway metered is what the calls cost
+        }
+        if (code == null && tally.haltCode() != null) {
+          code = tally.haltCode();
+        }
+      }
       long bytesIn = body != null ? body.length : requestBody != null ? requestBody.bytes : webSocketBytesIn;
       RequestRecord r = new RequestRecord(agent.name(), version.name(), session, rule, clientStatus, code,
           ttfbNanos, System.nanoTime() - startNanos, bytesIn, bytesOut, u.promptTokens(), u.completionTokens(),
