@@ -30,9 +30,10 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * An OpenAI-compatible model server driven by a {@link Scenario}: {@code /v1/chat/completions}
- * (streaming and not, tool calls, usage with cached tokens), {@code /v1/models} and
- * {@code /v1/embeddings}, with latency drawn from a distribution and faults on demand. Each
+ * A model server driven by a {@link Scenario}: OpenAI's {@code /v1/chat/completions} and
+ * Anthropic's {@code /v1/messages} (streaming and not, tool calls, usage with cached tokens),
+ * {@code /v1/models} and {@code /v1/embeddings}, with latency drawn from a distribution and
+ * faults on demand. Both chat APIs answer from the same rules; they differ only in shape. Each
  * request runs on its own virtual thread, so simulated latency costs no platform thread.
  */
 public final class SimulatedLlm implements AutoCloseable {
@@ -45,6 +46,16 @@ public final class SimulatedLlm implements AutoCloseable {
   private volatile Scenario scenario;
   private final AtomicLong requests = new AtomicLong();
   private final Map<String, AtomicLong> hits = new ConcurrentHashMap<>();
+
+  /** The chat APIs the simulator speaks: what a rule decides is the same, the shapes differ. */
+  private enum Api { OPENAI, ANTHROPIC }
+
+  /**
+   * What the matching rule answers to one request, once its latency has passed and no fault has
+   * answered instead; {@code cutAfter} is the number of chunks before a cut fault, or -1.
+   */
+  private record Answer(String reply, List<Scenario.ToolCall> calls, long prompt, long completion, long cached,
+      Duration perChunk, int cutAfter) {}
 
   private SimulatedLlm(String host, int port, Scenario scenario) {
     this.scenario = scenario;
@@ -65,7 +76,8 @@ public final class SimulatedLlm implements AutoCloseable {
           route(req, resp, cb, n);
         } catch (IOException | RuntimeException e) {
           if (!resp.isCommitted()) {
-            error(resp, cb, 500, "server_error", "simulator_error", "the simulator failed: " + e.getMessage());
+            Api api = Request.getPathInContext(req).equals("/v1/messages") ? Api.ANTHROPIC : Api.OPENAI;
+            error(api, resp, cb, 500, "simulator_error", "the simulator failed: " + e.getMessage());
           } else {
             cb.failed(e);
           }
@@ -129,7 +141,7 @@ public final class SimulatedLlm implements AutoCloseable {
     switch (path) {
       case "/v1/models" -> {
         if (!method.equals("GET")) {
-          error(resp, cb, 405, "invalid_request_error", "method_not_allowed", "use GET /v1/models");
+          error(Api.OPENAI, resp, cb, 405, "method_not_allowed", "use GET /v1/models");
           return;
         }
         ObjectNode out = Json.object().put("object", "list");
@@ -139,31 +151,32 @@ public final class SimulatedLlm implements AutoCloseable {
         }
         json(resp, cb, 200, out);
       }
-      case "/v1/chat/completions", "/v1/embeddings" -> {
+      case "/v1/chat/completions", "/v1/embeddings", "/v1/messages" -> {
+        Api api = path.equals("/v1/messages") ? Api.ANTHROPIC : Api.OPENAI;
         if (!method.equals("POST")) {
-          error(resp, cb, 405, "invalid_request_error", "method_not_allowed", "use POST " + path);
+          error(api, resp, cb, 405, "method_not_allowed", "use POST " + path);
           return;
         }
-        JsonNode body = body(req, resp, cb);
+        JsonNode body = body(api, req, resp, cb);
         if (body == null) {
           return;
         }
-        if (path.equals("/v1/embeddings")) {
-          embeddings(body, resp, cb);
-        } else {
-          chat(req, body, resp, cb, n);
+        switch (path) {
+          case "/v1/embeddings" -> embeddings(body, resp, cb);
+          case "/v1/messages" -> messages(req, body, resp, cb, n);
+          default -> chat(req, body, resp, cb, n);
         }
       }
       case "/healthz" -> json(resp, cb, 200, Json.object().put("status", "ok"));
-      default -> error(resp, cb, 404, "invalid_request_error", "unknown_url",
-          "no such endpoint: " + method + " " + path + "; the simulator serves /v1/chat/completions, /v1/embeddings, /v1/models");
+      default -> error(Api.OPENAI, resp, cb, 404, "unknown_url", "no such endpoint: " + method + " " + path
+          + "; the simulator serves /v1/chat/completions, /v1/messages, /v1/embeddings, /v1/models");
     }
   }
 
-  private JsonNode body(Request req, Response resp, Callback cb) throws IOException {
+  private JsonNode body(Api api, Request req, Response resp, Callback cb) throws IOException {
     long declared = req.getLength();
     if (declared > MAX_BODY) {
-      error(resp, cb, 413, "invalid_request_error", "request_too_large",
+      error(api, resp, cb, 413, "request_too_large",
           "the request body is " + declared + " bytes; at most " + MAX_BODY + " are accepted");
       return null;
     }
@@ -171,38 +184,192 @@ public final class SimulatedLlm implements AutoCloseable {
     try {
       bytes = Content.Source.asByteArrayAsync(req, MAX_BODY).get();
     } catch (Exception e) {
-      error(resp, cb, 413, "invalid_request_error", "request_too_large",
+      error(api, resp, cb, 413, "request_too_large",
           "could not read the request body (at most " + MAX_BODY + " bytes): " + e.getMessage());
       return null;
     }
     try {
       JsonNode n = Json.mapper().readTree(bytes);
       if (n == null || !n.isObject()) {
-        error(resp, cb, 400, "invalid_request_error", "invalid_json", "the request body must be a JSON object");
+        error(api, resp, cb, 400, "invalid_json", "the request body must be a JSON object");
         return null;
       }
       return n;
     } catch (com.fasterxml.jackson.core.JacksonException e) {
-      error(resp, cb, 400, "invalid_request_error", "invalid_json",
-          "the request body is not valid JSON: " + e.getOriginalMessage());
+      error(api, resp, cb, 400, "invalid_json", "the request body is not valid JSON: " + e.getOriginalMessage());
       return null;
     }
   }
 
+  /** OpenAI's {@code POST /v1/chat/completions}. */
   private void chat(Request req, JsonNode body, Response resp, Callback cb, long n) throws IOException {
     Scenario s = scenario;
     String model = body.path("model").asText("");
     if (!s.models().contains(model)) {
-      error(resp, cb, 404, "invalid_request_error", "model_not_found", "the model '" + model
+      error(Api.OPENAI, resp, cb, 404, "model_not_found", "the model '" + model
           + "' does not exist; this simulator serves " + String.join(", ", s.models()));
       return;
     }
     JsonNode messages = body.path("messages");
     if (!messages.isArray() || messages.isEmpty()) {
-      error(resp, cb, 400, "invalid_request_error", "invalid_messages", "messages must be a non-empty array");
+      error(Api.OPENAI, resp, cb, 400, "invalid_messages", "messages must be a non-empty array");
       return;
     }
-    Conversation c = Conversation.of(messages);
+    Answer a = answer(Api.OPENAI, s, Conversation.of(messages), body.path("tools"), req, resp, cb, n);
+    if (a == null) {
+      return;
+    }
+    String id = "chatcmpl-sim-" + n;
+    long created = System.currentTimeMillis() / 1000;
+    if (body.path("stream").asBoolean(false)) {
+      events(req, resp, cb, openAiEvents(a, n, id, created, model,
+          body.path("stream_options").path("include_usage").asBoolean(false)), a);
+      return;
+    }
+    ObjectNode out = Json.object().put("id", id).put("object", "chat.completion").put("created", created)
+        .put("model", model).put("system_fingerprint", "fp_flightdeck_sim");
+    ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+    ObjectNode message = choice.putObject("message").put("role", "assistant");
+    if (a.reply() != null) {
+      message.put("content", a.reply());
+    } else {
+      message.putNull("content");
+    }
+    message.putNull("refusal");
+    if (!a.calls().isEmpty()) {
+      ArrayNode tc = message.putArray("tool_calls");
+      for (int i = 0; i < a.calls().size(); i++) {
+        tc.addObject().put("id", "call_" + n + "_" + i).put("type", "function").putObject("function")
+            .put("name", a.calls().get(i).name()).put("arguments", a.calls().get(i).arguments());
+      }
+    }
+    choice.put("finish_reason", a.calls().isEmpty() ? "stop" : "tool_calls");
+    out.set("usage", usage(a.prompt(), a.completion(), a.cached()));
+    answerBody(req, resp, cb, out, a);
+  }
+
+  /** Anthropic's {@code POST /v1/messages}, with its required header and fields. */
+  private void messages(Request req, JsonNode body, Response resp, Callback cb, long n) throws IOException {
+    Scenario s = scenario;
+    if (req.getHeaders().get("anthropic-version") == null) {
+      error(Api.ANTHROPIC, resp, cb, 400, "", "anthropic-version: header is required");
+      return;
+    }
+    String model = body.path("model").asText("");
+    if (!s.models().contains(model)) {
+      error(Api.ANTHROPIC, resp, cb, 404, "", "model: " + model + " (this simulator serves " + String.join(", ", s.models()) + ")");
+      return;
+    }
+    JsonNode maxTokens = body.path("max_tokens");
+    if (!maxTokens.isIntegralNumber() || maxTokens.asLong() < 1) {
+      error(Api.ANTHROPIC, resp, cb, 400, "", "max_tokens: " + (maxTokens.isMissingNode() ? "Field required" : "expected a positive integer"));
+      return;
+    }
+    JsonNode messages = body.path("messages");
+    if (!messages.isArray() || messages.isEmpty()) {
+      error(Api.ANTHROPIC, resp, cb, 400, "", "messages: expected a non-empty array");
+      return;
+    }
+    Answer a = answer(Api.ANTHROPIC, s, Conversation.ofMessages(body.path("system"), messages), body.path("tools"),
+        req, resp, cb, n);
+    if (a == null) {
+      return;
+    }
+    String id = "msg_sim" + n;
+    if (body.path("stream").asBoolean(false)) {
+      events(req, resp, cb, anthropicEvents(a, n, id, model), a);
+      return;
+    }
+    ObjectNode out = Json.object().put("id", id).put("type", "message").put("role", "assistant").put("model", model);
+    ArrayNode content = out.putArray("content");
+    if (a.reply() != null) {
+      content.addObject().put("type", "text").put("text", a.reply());
+    }
+    for (int i = 0; i < a.calls().size(); i++) {
+      content.addObject().put("type", "tool_use").put("id", toolUseId(n, i)).put("name", a.calls().get(i).name())
+          .set("input", Json.read(a.calls().get(i).arguments()));
+    }
+    out.put("stop_reason", a.calls().isEmpty() ? "end_turn" : "tool_use").putNull("stop_sequence");
+    out.set("usage", anthropicUsage(a).put("output_tokens", a.completion()));
+    answerBody(req, resp, cb, out, a);
+  }
+
+  private static String toolUseId(long n, int i) {
+    return "toolu_sim" + n + "_" + i;
+  }
+
+  /** Anthropic counts cached input apart: {@code input_tokens} is what was not read from the cache. */
+  private static ObjectNode anthropicUsage(Answer a) {
+    return Json.object().put("input_tokens", a.prompt() - a.cached()).put("cache_creation_input_tokens", 0)
+        .put("cache_read_input_tokens", a.cached());
+  }
+
+  /**
+   * Anthropic's events: message_start, a text block of words (after a ping, as the API sends),
+   * a tool_use block per call with its input in pieces, message_delta with the stop reason and
+   * the output tokens, message_stop.
+   */
+  private static List<String> anthropicEvents(Answer a, long n, String id, String model) {
+    List<String> events = new ArrayList<>();
+    ObjectNode message = Json.object().put("id", id).put("type", "message").put("role", "assistant").put("model", model);
+    message.putArray("content");
+    message.putNull("stop_reason").putNull("stop_sequence")
+        .set("usage", anthropicUsage(a).put("output_tokens", Math.min(1, a.completion())));
+    ObjectNode start = Json.object().put("type", "message_start");
+    start.set("message", message);
+    events.add(sse("message_start", Json.write(start)));
+    int index = 0;
+    if (a.reply() != null) {
+      events.add(blockStart(index, Json.object().put("type", "text").put("text", "")));
+      events.add(sse("ping", "{\"type\":\"ping\"}"));
+      for (String piece : pieces(a.reply())) {
+        events.add(blockDelta(index, Json.object().put("type", "text_delta").put("text", piece)));
+      }
+      events.add(blockStop(index));
+      index++;
+    }
+    for (int i = 0; i < a.calls().size(); i++, index++) {
+      ObjectNode block = Json.object().put("type", "tool_use").put("id", toolUseId(n, i)).put("name", a.calls().get(i).name());
+      block.putObject("input");
+      events.add(blockStart(index, block));
+      String arguments = a.calls().get(i).arguments();
+      for (int from = 0; from < arguments.length(); ) {
+        int to = arguments.offsetByCodePoints(from, Math.min(12, arguments.codePointCount(from, arguments.length())));
+        events.add(blockDelta(index, Json.object().put("type", "input_json_delta").put("partial_json", arguments.substring(from, to))));
+        from = to;
+      }
+      events.add(blockStop(index));
+    }
+    ObjectNode delta = Json.object().put("type", "message_delta");
+    delta.putObject("delta").put("stop_reason", a.calls().isEmpty() ? "end_turn" : "tool_use").putNull("stop_sequence");
+    delta.putObject("usage").put("output_tokens", a.completion());
+    events.add(sse("message_delta", Json.write(delta)));
+    events.add(sse("message_stop", "{\"type\":\"message_stop\"}"));
+    return events;
+  }
+
+  private static String blockStart(int index, ObjectNode block) {
+    ObjectNode e = Json.object().put("type", "content_block_start").put("index", index);
+    e.set("content_block", block);
+    return sse("content_block_start", Json.write(e));
+  }
+
+  private static String blockDelta(int index, ObjectNode delta) {
+    ObjectNode e = Json.object().put("type", "content_block_delta").put("index", index);
+    e.set("delta", delta);
+    return sse("content_block_delta", Json.write(e));
+  }
+
+  private static String blockStop(int index) {
+    return sse("content_block_stop", Json.write(Json.object().put("type", "content_block_stop").put("index", index)));
+  }
+
+  /**
+   * Chooses the rule, counts its hit, waits its latency and plays its fault; the answer to give,
+   * or null when a fault has answered instead.
+   */
+  private Answer answer(Api api, Scenario s, Conversation c, JsonNode tools, Request req, Response resp, Callback cb,
+      long n) {
     Scenario.Rule rule = s.fallback();
     for (Scenario.Rule r : s.rules()) {
       if (c.matches(r)) {
@@ -218,19 +385,20 @@ public final class SimulatedLlm implements AutoCloseable {
     if (fault != null) {
       switch (fault.kind()) {
         case "status" -> {
-          error(resp, cb, fault.status(), fault.status() == 429 ? "rate_limit_error" : "server_error",
-              "simulated_" + fault.status(), "simulated fault (rule " + rule.name() + ")");
-          return;
+          error(api, resp, cb, fault.status(), "simulated_" + fault.status(), "simulated fault (rule " + rule.name() + ")");
+          return null;
         }
         case "timeout" -> {
           sleep(fault.duration());
           drop(req, cb);
-          return;
+          return null;
         }
         case "malformed" -> {
           resp.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-          Content.Sink.write(resp, true, "{\"id\":\"chatcmpl-sim\",\"choices\":[{\"message\":{\"content\":\"unterminated", cb);
-          return;
+          Content.Sink.write(resp, true, api == Api.ANTHROPIC
+              ? "{\"id\":\"msg_sim\",\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"unterminated"
+              : "{\"id\":\"chatcmpl-sim\",\"choices\":[{\"message\":{\"content\":\"unterminated", cb);
+          return null;
         }
         default -> {
           // cut and burn shape the answer below
@@ -247,48 +415,26 @@ public final class SimulatedLlm implements AutoCloseable {
       reply = sb.toString();
     }
     List<Scenario.ToolCall> calls = rule.toolCalls();
-    long prompt = rule.promptTokens() >= 0 ? rule.promptTokens() : Math.max(1, (c.chars() + body.path("tools").toString().length() + 3) / 4);
+    long prompt = rule.promptTokens() >= 0 ? rule.promptTokens() : Math.max(1, (c.chars() + tools.toString().length() + 3) / 4);
     long completion = rule.completionTokens() >= 0 ? rule.completionTokens() * factor
         : Math.max(1, ((reply == null ? 0 : reply.length()) + calls.stream().mapToInt(t -> t.name().length() + t.arguments().length()).sum() + 3) / 4);
-    long cached = Math.min(prompt, rule.cachedTokens());
-    String id = "chatcmpl-sim-" + n;
-    long created = System.currentTimeMillis() / 1000;
-    if (body.path("stream").asBoolean(false)) {
-      stream(req, resp, cb, n, id, created, model, reply, calls, usage(prompt, completion, cached),
-          body.path("stream_options").path("include_usage").asBoolean(false), latency.perChunk(),
-          fault != null && fault.kind().equals("cut") ? fault.afterChunks() : -1);
+    return new Answer(reply, calls, prompt, completion, Math.min(prompt, rule.cachedTokens()), latency.perChunk(),
+        fault != null && fault.kind().equals("cut") ? fault.afterChunks() : -1);
+  }
+
+  /** Sends a whole answer, or half of it and then breaks the connection off when the rule's fault is a cut. */
+  private static void answerBody(Request req, Response resp, Callback cb, ObjectNode out, Answer a) throws IOException {
+    if (a.cutAfter() < 0) {
+      json(resp, cb, 200, out);
       return;
     }
-    ObjectNode out = Json.object().put("id", id).put("object", "chat.completion").put("created", created)
-        .put("model", model).put("system_fingerprint", "fp_flightdeck_sim");
-    ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
-    ObjectNode message = choice.putObject("message").put("role", "assistant");
-    if (reply != null) {
-      message.put("content", reply);
-    } else {
-      message.putNull("content");
-    }
-    message.putNull("refusal");
-    if (!calls.isEmpty()) {
-      ArrayNode tc = message.putArray("tool_calls");
-      for (int i = 0; i < calls.size(); i++) {
-        tc.addObject().put("id", "call_" + n + "_" + i).put("type", "function").putObject("function")
-            .put("name", calls.get(i).name()).put("arguments", calls.get(i).arguments());
-      }
-    }
-    choice.put("finish_reason", calls.isEmpty() ? "stop" : "tool_calls");
-    out.set("usage", usage(prompt, completion, cached));
-    if (fault != null && fault.kind().equals("cut")) {
-      byte[] whole = Json.write(out).getBytes(StandardCharsets.UTF_8);
-      resp.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-      resp.getHeaders().put(HttpHeader.CONTENT_LENGTH, whole.length);
-      OutputStream os = Content.Sink.asOutputStream(resp);
-      os.write(whole, 0, whole.length / 2);
-      os.flush();
-      drop(req, cb);
-      return;
-    }
-    json(resp, cb, 200, out);
+    byte[] whole = Json.write(out).getBytes(StandardCharsets.UTF_8);
+    resp.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    resp.getHeaders().put(HttpHeader.CONTENT_LENGTH, whole.length);
+    OutputStream os = Content.Sink.asOutputStream(resp);
+    os.write(whole, 0, whole.length / 2);
+    os.flush();
+    drop(req, cb);
   }
 
   private static ObjectNode usage(long prompt, long completion, long cached) {
@@ -298,34 +444,24 @@ public final class SimulatedLlm implements AutoCloseable {
     return u;
   }
 
-  private void stream(Request req, Response resp, Callback cb, long n, String id, long created, String model, String reply,
-      List<Scenario.ToolCall> calls, ObjectNode usage, boolean includeUsage, Duration perChunk, int cutAfter)
-      throws IOException {
-    resp.setStatus(200);
-    resp.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
-    resp.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-    OutputStream os = Content.Sink.asOutputStream(resp);
+  /** OpenAI's chunks: role first, then words of the reply, whole tool calls, the finish reason, usage if asked, [DONE]. */
+  private static List<String> openAiEvents(Answer a, long n, String id, long created, String model, boolean includeUsage) {
     List<ObjectNode> deltas = new ArrayList<>();
     deltas.add(Json.object().put("role", "assistant").put("content", ""));
-    if (reply != null) {
-      for (String piece : pieces(reply)) {
+    if (a.reply() != null) {
+      for (String piece : pieces(a.reply())) {
         deltas.add(Json.object().put("content", piece));
       }
     }
-    for (int i = 0; i < calls.size(); i++) {
+    for (int i = 0; i < a.calls().size(); i++) {
       ObjectNode d = Json.object();
       d.putArray("tool_calls").addObject().put("index", i).put("id", "call_" + n + "_" + i)
-          .put("type", "function").putObject("function").put("name", calls.get(i).name())
-          .put("arguments", calls.get(i).arguments());
+          .put("type", "function").putObject("function").put("name", a.calls().get(i).name())
+          .put("arguments", a.calls().get(i).arguments());
       deltas.add(d);
     }
-    int sent = 0;
+    List<String> events = new ArrayList<>();
     for (int i = 0; i <= deltas.size(); i++) {
-      if (cutAfter >= 0 && sent == cutAfter) {
-        os.flush();
-        drop(req, cb);
-        return;
-      }
       ObjectNode chunk = Json.object().put("id", id).put("object", "chat.completion.chunk").put("created", created)
           .put("model", model).put("system_fingerprint", "fp_flightdeck_sim");
       ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
@@ -334,32 +470,52 @@ public final class SimulatedLlm implements AutoCloseable {
         choice.putNull("finish_reason");
       } else {
         choice.putObject("delta");
-        choice.put("finish_reason", calls.isEmpty() ? "stop" : "tool_calls");
+        choice.put("finish_reason", a.calls().isEmpty() ? "stop" : "tool_calls");
       }
       if (includeUsage) {
         chunk.putNull("usage");
       }
-      event(os, Json.write(chunk));
-      sent++;
-      if (i > 0) {
-        sleep(perChunk);
-      }
+      events.add(sse(null, Json.write(chunk)));
     }
     if (includeUsage) {
       ObjectNode last = Json.object().put("id", id).put("object", "chat.completion.chunk").put("created", created)
           .put("model", model).put("system_fingerprint", "fp_flightdeck_sim");
       last.putArray("choices");
-      last.set("usage", usage);
-      event(os, Json.write(last));
+      last.set("usage", usage(a.prompt(), a.completion(), a.cached()));
+      events.add(sse(null, Json.write(last)));
     }
-    event(os, "[DONE]");
-    os.close();
-    cb.succeeded();
+    events.add(sse(null, "[DONE]"));
+    return events;
   }
 
-  private static void event(OutputStream os, String data) throws IOException {
-    os.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
-    os.flush();
+  /** One server-sent event; Anthropic names each event, OpenAI sends data only. */
+  private static String sse(String event, String data) {
+    return (event == null ? "" : "event: " + event + "\n") + "data: " + data + "\n\n";
+  }
+
+  /**
+   * Streams the events, {@code perChunk} apart after the first content, or breaks the connection
+   * off after {@code cutAfter} of them.
+   */
+  private static void events(Request req, Response resp, Callback cb, List<String> events, Answer a) throws IOException {
+    resp.setStatus(200);
+    resp.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
+    resp.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+    OutputStream os = Content.Sink.asOutputStream(resp);
+    for (int i = 0; i < events.size(); i++) {
+      if (i == a.cutAfter()) {
+        os.flush();
+        drop(req, cb);
+        return;
+      }
+      if (i > 1) {
+        sleep(a.perChunk());
+      }
+      os.write(events.get(i).getBytes(StandardCharsets.UTF_8));
+      os.flush();
+    }
+    os.close();
+    cb.succeeded();
   }
 
   /** Words with their following space, as a model streams tokens. */
@@ -383,13 +539,13 @@ public final class SimulatedLlm implements AutoCloseable {
     } else if (input.isArray() && !input.isEmpty()) {
       for (JsonNode t : input) {
         if (!t.isTextual()) {
-          error(resp, cb, 400, "invalid_request_error", "invalid_input", "input must be a string or an array of strings");
+          error(Api.OPENAI, resp, cb, 400, "invalid_input", "input must be a string or an array of strings");
           return;
         }
         texts.add(t.asText());
       }
     } else {
-      error(resp, cb, 400, "invalid_request_error", "invalid_input", "input must be a string or an array of strings");
+      error(Api.OPENAI, resp, cb, 400, "invalid_input", "input must be a string or an array of strings");
       return;
     }
     boolean base64 = "base64".equals(body.path("encoding_format").asText());
@@ -505,9 +661,27 @@ public final class SimulatedLlm implements AutoCloseable {
     Content.Sink.write(resp, true, Json.write(body), cb);
   }
 
-  private static void error(Response resp, Callback cb, int status, String type, String code, String message) {
+  /**
+   * An error in the API's shape, its type following the status as the real API types it;
+   * {@code code} is OpenAI's (Anthropic's errors have none).
+   */
+  private static void error(Api api, Response resp, Callback cb, int status, String code, String message) {
     ObjectNode e = Json.object();
-    e.putObject("error").put("message", message).put("type", type).putNull("param").put("code", code);
+    if (api == Api.ANTHROPIC) {
+      String type = switch (status) {
+        case 401 -> "authentication_error";
+        case 403 -> "permission_error";
+        case 404 -> "not_found_error";
+        case 413 -> "request_too_large";
+        case 429 -> "rate_limit_error";
+        case 529 -> "overloaded_error";
+        default -> status >= 500 ? "api_error" : "invalid_request_error";
+      };
+      e.put("type", "error").putObject("error").put("type", type).put("message", message);
+    } else {
+      String type = status == 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error";
+      e.putObject("error").put("message", message).put("type", type).putNull("param").put("code", code);
+    }
     json(resp, cb, status, e);
   }
 
@@ -538,6 +712,50 @@ public final class SimulatedLlm implements AutoCloseable {
       }
       String lastRole = messages.get(messages.size() - 1).path("role").asText();
       return new Conversation(lastRole, lastUser, "tool".equals(lastRole) ? lastTool : null, chars);
+    }
+
+    /**
+     * An Anthropic conversation: tool results are user messages of tool_result blocks, naming the
+     * tool only through the id of the tool_use block that called it; a message ending with one
+     * is the {@code tool} role the rules know.
+     */
+    static Conversation ofMessages(JsonNode system, JsonNode messages) {
+      Map<String, String> toolNames = new HashMap<>();
+      String lastUser = "";
+      String lastTool = null;
+      boolean lastIsToolResult = false;
+      int chars = text(system).length();
+      for (JsonNode m : messages) {
+        String text = text(m.path("content"));
+        chars += text.length();
+        boolean toolResult = false;
+        for (JsonNode block : m.path("content")) {
+          switch (block.path("type").asText()) {
+            case "tool_use" -> {
+              toolNames.put(block.path("id").asText(), block.path("name").asText());
+              chars += block.path("input").toString().length();
+            }
+            case "tool_result" -> {
+              toolResult = true;
+              lastTool = toolNames.get(block.path("tool_use_id").asText());
+              chars += text(block.path("content")).length();
+            }
+            default -> {
+              // text counts above; images and documents count for nothing here
+            }
+          }
+        }
+        boolean user = m.path("role").asText().equals("user");
+        if (user && (!toolResult || !text.isEmpty())) {
+          lastUser = text;
+        }
+        // Text after the results is the user speaking again, as a user message after tool messages in OpenAI's shape.
+        JsonNode content = m.path("content");
+        lastIsToolResult = user && content.isArray() && !content.isEmpty()
+            && content.get(content.size() - 1).path("type").asText().equals("tool_result");
+      }
+      String lastRole = lastIsToolResult ? "tool" : messages.get(messages.size() - 1).path("role").asText();
+      return new Conversation(lastRole, lastUser, lastIsToolResult ? lastTool : null, chars);
     }
 
     private static String text(JsonNode content) {

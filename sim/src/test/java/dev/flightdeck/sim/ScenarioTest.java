@@ -40,7 +40,7 @@ class ScenarioTest {
   @Test
   void theExampleScenarioReads() {
     Scenario s = Scenario.read(java.nio.file.Path.of("..", "examples", "sim", "support-triage.yaml"));
-    assertThat(s.models()).containsExactly("gpt-4o-mini-2024-07-18");
+    assertThat(s.models()).containsExactly("gpt-4o-mini-2024-07-18", "claude-sonnet-4-5");
     assertThat(s.rules()).extracting(Scenario.Rule::name)
         .containsExactly("lookup-billing", "route-billing", "route-outage", "flaky", "stuck-in-a-loop");
     assertThat(s.latency().distribution()).isEqualTo("lognormal");

@@ -22,10 +22,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,10 +46,16 @@ class SimulatedLlmIT {
         - name: answer
           when: {tool: lookup_customer}
           reply: "billing: the invoice amount is wrong"
-          usage: {cachedTokens: 12}
+          usage: {promptTokens: 100, cachedTokens: 12}
         - name: flaky
           when: {user: flaky}
           fault: {kind: status, status: 503}
+        - name: overloaded
+          when: {user: overloaded}
+          fault: {kind: status, status: 529}
+        - name: limited
+          when: {user: limited}
+          fault: {kind: status, status: 429}
         - name: broken
           when: {user: broken}
           fault: {kind: malformed}
@@ -68,6 +74,9 @@ class SimulatedLlmIT {
         - name: loop
           when: {user: loop}
           toolCalls: [{name: search, arguments: {q: "same"}}]
+        - name: other-tool
+          when: {lastRole: tool}
+          reply: "some other tool answered"
       default:
         reply: "general: I can help with that."
       """;
@@ -106,7 +115,7 @@ class SimulatedLlmIT {
         .addMessage(ChatCompletionToolMessageParam.builder().toolCallId(call.id()).content("{\"plan\":\"pro\"}").build())
         .build());
     assertThat(answer.choices().get(0).message().content()).contains("billing: the invoice amount is wrong");
-    assertThat(answer.usage().orElseThrow().promptTokens()).isPositive();
+    assertThat(answer.usage().orElseThrow().promptTokens()).isEqualTo(100);
     assertThat(answer.usage().orElseThrow().completionTokens()).isEqualTo(9); // 36 characters / 4
     assertThat(answer.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens()).contains(12L);
     assertThat(sim.hits("lookup")).isPositive();
@@ -177,27 +186,10 @@ class SimulatedLlmIT {
     assertThatThrownBy(() -> post(chat("hang", false), Duration.ofMillis(300))).isInstanceOf(HttpTimeoutException.class);
 
     // A cut stream: some events, then the connection ends without [DONE].
-    // Read with a plain socket: java.net.http drops chunks it has buffered once the stream fails,
-    // so it cannot show what arrived before the cut.
     List<String> events = new ArrayList<>();
-    URI base = URI.create(sim.baseUrl());
-    byte[] body = chat("cut", true).getBytes(StandardCharsets.UTF_8);
-    try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort())) {
-      socket.setSoTimeout(5000);
-      socket.getOutputStream().write(("POST " + base.getPath() + "/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
-          + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-      socket.getOutputStream().write(body);
-      socket.getOutputStream().flush();
-      java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
-      try {
-        socket.getInputStream().transferTo(received);
-      } catch (java.io.IOException reset) {
-        // what arrived before a reset is kept in `received`
-      }
-      for (String line : received.toString(StandardCharsets.UTF_8).split("\r?\n")) {
-        if (line.startsWith("data: ")) {
-          events.add(line);
-        }
+    for (String line : RawHttp.post(URI.create(sim.baseUrl()), "/chat/completions", Map.of(), chat("cut", true)).split("\r?\n")) {
+      if (line.startsWith("data: ")) {
+        events.add(line);
       }
     }
     assertThat(events).hasSize(3).noneMatch(e -> e.contains("[DONE]"));

@@ -347,33 +347,26 @@ class AnthropicTranslationTest {
 
   // ---------------------------------------------------------------- stream
 
-  /** The streaming example of Anthropic's docs, as sent (event lines included). */
-  static final String TEXT_STREAM = """
-      event: message_start
-      data: {"type": "message_start", "message": {"id": "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", "type": "message", "role": "assistant", "content": [], "model": "claude-opus-4-1-20250805", "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 25, "output_tokens": 1}}}
+  /** Server-sent events as Anthropic sends them: each data line (one a line) after an event line naming its type. */
+  private static String named(String dataLines) {
+    StringBuilder sb = new StringBuilder();
+    for (String data : dataLines.strip().split("\n")) {
+      sb.append("event: ").append(Json.read(data).path("type").asText()).append("\ndata: ").append(data).append("\n\n");
+    }
+    return sb.toString();
+  }
 
-      event: content_block_start
-      data: {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
-
-      event: ping
-      data: {"type": "ping"}
-
-      event: content_block_delta
-      data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}}
-
-      event: content_block_delta
-      data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "!"}}
-
-      event: content_block_stop
-      data: {"type": "content_block_stop", "index": 0}
-
-      event: message_delta
-      data: {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence":null}, "usage": {"output_tokens": 15}}
-
-      event: message_stop
-      data: {"type": "message_stop"}
-
-      """;
+  /** The streaming example of Anthropic's docs. */
+  static final String TEXT_STREAM = named("""
+      {"type": "message_start", "message": {"id": "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", "type": "message", "role": "assistant", "content": [], "model": "claude-opus-4-1-20250805", "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 25, "output_tokens": 1}}}
+      {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+      {"type": "ping"}
+      {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}}
+      {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "!"}}
+      {"type": "content_block_stop", "index": 0}
+      {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence":null}, "usage": {"output_tokens": 15}}
+      {"type": "message_stop"}
+      """);
 
   /** The tool use streaming example of Anthropic's docs, with text in several scripts. */
   static final String TOOL_STREAM = """
