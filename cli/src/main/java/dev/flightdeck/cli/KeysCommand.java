@@ -59,7 +59,7 @@ final class KeysCommand {
   @Command(name = "create", mixinStandardHelpOptions = true,
       description = "Issue a key for an agent version; it is printed once, on standard output, and never again.",
       footer = {"", "Examples:", "  flightdeck keys create agentversion/support-triage-v1",
-          "  export OPENAI_API_KEY=$(flightdeck keys create av/support-triage-v1 --name laptop)"})
+          "  export OPENAI_API_KEY=$(flightdeck keys create av/support-triage-v1)"})
   static final class Create extends Sub {
     @Mixin Version version;
     @Option(names = "--name", paramLabel = "N", description = "What the key is for, 1 to 128 characters (default: default).")
