@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
         HistoryCommand.class,
         AuditCommand.class,
         TokenCommand.class,
+        KeysCommand.class,
         SmallCommands.Login.class,
         SmallCommands.Whoami.class,
         SmallCommands.Version.class,

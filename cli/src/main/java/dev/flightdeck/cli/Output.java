@@ -28,6 +28,16 @@ final class Output {
     };
   }
 
+  /** The {@code -o} value in lowercase when it is one of {@code allowed}; exit 2 naming them otherwise. */
+  static String choose(String given, List<String> allowed) {
+    String f = given.toLowerCase(Locale.ROOT);
+    if (!allowed.contains(f)) {
+      throw new CliException(ExitCodes.INVALID, "error: -o: expected " + String.join(", ", allowed.subList(0, allowed.size() - 1))
+          + (allowed.size() > 1 ? " or " : "") + allowed.get(allowed.size() - 1) + ", got " + given);
+    }
+    return f;
+  }
+
   /** Prints resources in a format. */
   static void resources(PrintWriter out, Kind kind, List<JsonNode> items, Format f, Instant now) {
     switch (f) {

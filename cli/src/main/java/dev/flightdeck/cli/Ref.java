@@ -36,6 +36,22 @@ record Ref(Kind kind, Optional<String> name) {
     return new Ref(kind, name);
   }
 
+  /** One resource of {@code kind}, typed as NAME or KIND/NAME (any name of the kind); exit 2 for another kind. */
+  static Ref named(Kind kind, String text) {
+    String n = text;
+    if (text.indexOf('/') >= 0) {
+      Ref ref = parse(List.of(text), true);
+      if (ref.kind() != kind) {
+        throw new CliException(ExitCodes.INVALID, "error: expected NAME or " + kind.singular() + "/NAME, got " + text);
+      }
+      n = ref.name().orElseThrow();
+    }
+    if (n.isBlank()) {
+      throw new CliException(ExitCodes.INVALID, "error: expected NAME or " + kind.singular() + "/NAME, got an empty name");
+    }
+    return new Ref(kind, Optional.of(n));
+  }
+
   String path() {
     return "/api/v1/" + kind.plural() + name.map(n -> "/" + java.net.URLEncoder.encode(n, java.nio.charset.StandardCharsets.UTF_8)).orElse("");
   }

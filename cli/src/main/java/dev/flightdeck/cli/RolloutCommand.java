@@ -6,12 +6,10 @@ import dev.flightdeck.api.resource.Durations;
 import dev.flightdeck.api.resource.Json;
 import dev.flightdeck.api.resource.Kind;
 import java.io.PrintWriter;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -46,19 +44,7 @@ final class RolloutCommand {
 
   /** The API path of a rollout, from NAME or rollout/NAME. */
   static String path(String name) {
-    String n = name;
-    int slash = name.indexOf('/');
-    if (slash >= 0) {
-      Ref ref = Ref.parse(List.of(name), true);
-      if (ref.kind() != Kind.ROLLOUT) {
-        throw new CliException(ExitCodes.INVALID, "error: expected a rollout name or rollout/NAME, got " + name);
-      }
-      n = ref.name().orElseThrow();
-    }
-    if (n.isBlank()) {
-      throw new CliException(ExitCodes.INVALID, "error: expected a rollout name");
-    }
-    return "/api/v1/rollouts/" + URLEncoder.encode(n, StandardCharsets.UTF_8);
+    return Ref.named(Kind.ROLLOUT, name).path();
   }
 
   private static RolloutView view() {
@@ -95,10 +81,7 @@ final class RolloutCommand {
 
     @Override
     public Integer call() {
-      String format = output.toLowerCase(Locale.ROOT);
-      if (!List.of("text", "json", "yaml", "yml").contains(format)) {
-        throw new CliException(ExitCodes.INVALID, "error: -o: expected text, json or yaml, got " + output);
-      }
+      String format = Output.choose(output, List.of("text", "json", "yaml", "yml"));
       if (watch && !List.of("text", "json").contains(format)) {
         throw new CliException(ExitCodes.INVALID, "error: --watch prints text or JSON lines; use -o text or -o json");
       }

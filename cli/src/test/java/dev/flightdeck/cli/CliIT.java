@@ -2,14 +2,18 @@ package dev.flightdeck.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.flightdeck.api.resource.Json;
 import dev.flightdeck.server.FlightdeckServer;
 import dev.flightdeck.server.ServerOptions;
+import dev.flightdeck.store.key.ModelKeyStore;
 import java.io.ByteArrayInputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -126,6 +130,57 @@ class CliIT {
     assertThat(cli("whoami").out()).isEqualTo("token:ci (viewer)\n");
     assertThat(cli("apply", "-f", examples()).code()).isEqualTo(ExitCodes.AUTH);
     assertThat(cli("token", "list", "--token", token).out()).contains("ci", "viewer");
+  }
+
+  @Test
+  void modelKeysArePrintedOnce_listedWithoutTheirSecrets_andRevoked() {
+    cli("apply", "-f", examples());
+    Run created = cli("keys", "create", "agentversion/support-triage-v1", "--name", "laptop");
+    assertThat(created.code()).as(created.err()).isZero();
+    String secret = created.out().strip();
+    assertThat(secret).matches("fdk_[A-Za-z0-9_-]{43}");
+    assertThat(created.err()).containsPattern("model key mk_[a-z2-7]{12} \\(laptop\\) created for agentversion/support-triage-v1"
+        + " of agent/support-triage").contains("it is not shown again");
+    JsonNode second = Json.read(cli("keys", "create", "av/support-triage-v1", "-o", "json").out());
+    assertThat(second.path("name").asText()).isEqualTo("default");
+    assertThat(second.path("key").asText()).startsWith("fdk_");
+
+    Run list = cli("keys", "list", "agentversion/support-triage-v1");
+    assertThat(list.code()).as(list.err()).isZero();
+    List<String> lines = list.out().lines().toList();
+    assertThat(lines.get(0)).matches("ID\\s+NAME\\s+PREFIX\\s+CREATED\\s+REVOKED");
+    assertThat(lines.get(1)).startsWith(second.path("id").asText()).contains("default").endsWith("-");
+    assertThat(lines.get(2)).contains("laptop", "fdk_" + secret.substring(4, 12) + " ");
+    assertThat(list.out()).doesNotContain(secret.substring(12)).doesNotContain(second.path("key").asText().substring(12));
+    List<String> ids = cli("keys", "list", "support-triage-v1", "-o", "name").out().lines().toList();
+    assertThat(ids).hasSize(2).first().isEqualTo(second.path("id").asText());
+
+    Run revoked = cli("keys", "revoke", ids.get(1));
+    assertThat(revoked.code()).as(revoked.err()).isZero();
+    assertThat(revoked.out()).startsWith("model key " + ids.get(1) + " (laptop, agentversion/support-triage-v1) revoked at 20");
+    assertThat(server.modelKeys().liveByHash()).doesNotContainKey(ModelKeyStore.hash(secret))
+        .containsKey(ModelKeyStore.hash(second.path("key").asText()));
+    assertThat(cli("keys", "list", "av/support-triage-v1").out().lines().toList().get(2)).doesNotEndWith("-");
+    assertThat(cli("keys", "list", "av/support-triage-v2").out()).isEqualTo(
+        "No keys for agentversion/support-triage-v2; create one with `flightdeck keys create`.\n");
+  }
+
+  @Test
+  void modelKeyCommandsReportWrongKindsMissingThingsAndLowRolesWithTheirExitCodes() {
+    cli("apply", "-f", examples());
+    Run wrongKind = cli("keys", "create", "agent/support-triage");
+    assertThat(wrongKind.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(wrongKind.err()).contains("error: expected NAME or agentversion/NAME, got agent/support-triage");
+    Run missing = cli("keys", "list", "agentversion/nope");
+    assertThat(missing.code()).isEqualTo(ExitCodes.FAILED);
+    assertThat(missing.err()).contains("agentversion/nope does not exist");
+    assertThat(cli("keys", "revoke", "mk_aaaaaaaaaaaa").err()).contains("no model key with id mk_aaaaaaaaaaaa");
+    Run tooLong = cli("keys", "create", "av/support-triage-v1", "--name", "n".repeat(129));
+    assertThat(tooLong.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(tooLong.err()).contains("name: expected a string of 1 to 128 characters, got 129 characters");
+    String viewer = cli("token", "create", "ci", "--role", "viewer").out().lines().reduce((a, b) -> b).orElseThrow();
+    assertThat(cli("keys", "create", "av/support-triage-v1", "--token", viewer).code()).isEqualTo(ExitCodes.AUTH);
+    assertThat(cli("keys", "list", "av/support-triage-v1", "--token", viewer).code()).isZero();
   }
 
   @Test
