@@ -287,6 +287,20 @@ class BudgetStoreIT {
 
   @ParameterizedTest
   @EnumSource(Dialect.class)
+  void sweepingAndExpiryGoThroughMoreThanOneBatch(Dialect d) {
+    open(d);
+    int n = 520; // more than the 500 read per batch
+    for (int i = 0; i < n; i++) {
+      granted(List.of(new BudgetCounter("session/" + i, "s", 1_000, -1, 2_000)), new Amount(5, 0));
+    }
+    clock.advance(HOLD);
+    assertThat(store.sweepExpired()).isEqualTo(n);
+    assertThat(store.deleteExpiredCounters()).isEqualTo(n);
+    assertThat(store.counters("session/", 10)).isEmpty();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
   void aLaterExpiryExtendsACounter_anEarlierOneDoesNotShortenIt(Dialect d) {
     open(d);
     store.settle(granted(List.of(new BudgetCounter("session/s", "s", -1, -1, 5_000)), Amount.ZERO).reservationId(),
