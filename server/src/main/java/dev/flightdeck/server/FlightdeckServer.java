@@ -15,6 +15,11 @@ import dev.flightdeck.server.observability.ServerMetrics;
 import dev.flightdeck.store.Database;
 import dev.flightdeck.store.audit.AuditLog;
 import dev.flightdeck.store.key.ModelKeyStore;
+import dev.flightdeck.gateway.model.ModelCache;
+import dev.flightdeck.gateway.model.ModelGateway;
+import dev.flightdeck.api.audit.AuditEvent;
+import dev.flightdeck.api.resource.Json;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flightdeck.store.resource.ResourceStore;
 import dev.flightdeck.store.token.IssuedToken;
 import dev.flightdeck.store.token.TokenStore;
@@ -35,6 +40,8 @@ public final class FlightdeckServer implements AutoCloseable {
   private final ResourceStore resources;
   private final TokenStore tokens;
   private final ModelKeyStore modelKeys;
+  /** Memory the model gateway's response cache may use for answers. */
+  private static final long MODEL_CACHE_BYTES = 256L << 20;
   private final ServerMetrics metrics;
   private final ApiServer api;
   private final Gateway gateway;
@@ -64,6 +71,9 @@ public final class FlightdeckServer implements AutoCloseable {
             options.host(), options.gatewayPort(), options.host() + ":" + port,
             // MiniLM loads on the first semantic shadow comparison, never before.
             () -> MiniLm.shared()::similarity);
+        if (gateway != null) {
+          wireModelGateway(gateway.models(), clock);
+        }
       } catch (RuntimeException e) {
         api.close();
         throw e;
@@ -81,6 +91,18 @@ public final class FlightdeckServer implements AutoCloseable {
     if (gateway != null) {
       LOG.log(System.Logger.Level.INFO, "Flightdeck gateway serving agents on {0}/agents/'{name}'/", gatewayUrl().orElseThrow());
     }
+  }
+
+  /** Gives the model gateway its virtual keys, its cache (MiniLM loads on the first semantic lookup) and halt events. */
+  private void wireModelGateway(ModelGateway models, Clock clock) {
+    models.useKeys(modelKeys::liveByHash, modelKeys::revision);
+    models.useCache(new ModelCache(text -> MiniLm.shared().embed(text), MODEL_CACHE_BYTES, clock));
+    models.onHalt(h -> {
+      ObjectNode details = Json.object().put("agent", h.agent()).put("version", h.version())
+          .put("session", h.session()).put("reason", h.reason());
+      audit.append(new AuditEvent("system:model-gateway", "session.halt", "agentversion/" + h.version(),
+          Optional.empty(), Optional.empty(), Json.write(details)));
+    });
   }
 
   /** Starts a server; it runs until {@link #close()}. */

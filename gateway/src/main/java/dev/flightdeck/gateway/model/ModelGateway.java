@@ -181,6 +181,12 @@ public final class ModelGateway {
     Identity who;
     String session;
     final Map<String, String> limitHeaders = new java.util.LinkedHashMap<>();
+    ModelConfig cfg;
+    Admission admission;
+    /** The call's worst case, reserved on its budgets. */
+    Amount asked = Amount.ZERO;
+    /** What the call used, once counted. */
+    Amount charged;
 
     Call(Request req, Response resp, Callback callback) {
       this.req = req;
@@ -192,7 +198,7 @@ public final class ModelGateway {
       String path = req.getHttpURI().getPath();
       String method = req.getMethod();
       who = authenticate();
-      ModelConfig cfg = config.get();
+      cfg = config.get();
       ModelConfig.VersionModels vm = cfg.versions().get(who.version());
       if (vm == null) {
         throw new ModelError(403, "version_removed", "agent version " + who.version() + " of this key no longer exists");
@@ -293,7 +299,7 @@ public final class ModelGateway {
       long maxOut = endpoint == Endpoint.EMBEDDINGS ? 0 : Models.maxOutputTokens(body, defaultMax);
       long promptBound = Models.promptTokenBound(body, bytes.length, IMAGE_TOKENS);
       long rateEstimate = bytes.length / 4 + maxOut;
-      Admission admission = admit(settings, rateEstimate);
+      admission = admit(settings, rateEstimate);
       try {
         ModelCache.Key cacheKey = null;
         ModelCache c = cache;
@@ -310,7 +316,7 @@ public final class ModelGateway {
         }
         List<BudgetCounter> charged = counters(cfg, settings);
         long worstNano = worstCaseNano(cfg, pinned, promptBound, maxOut, charged);
-        Amount asked = new Amount(promptBound + maxOut, worstNano);
+        asked = new Amount(promptBound + maxOut, worstNano);
         Reservation.Granted grant = reserve(charged, asked, cfg);
         Outcome outcome = Outcome.FAILED;
         Relay relay = new Relay(stream, body.path("stream_options").path("include_usage").asBoolean(false));
@@ -318,7 +324,7 @@ public final class ModelGateway {
           overhead.record(System.nanoTime() - arrived, TimeUnit.NANOSECONDS);
           outcome = forward(cfg, pinned, endpoint, body, relay);
         } finally {
-          settle(grant, asked, relay, admission, cfg, cacheKey, outcome);
+          settle(grant, relay, cacheKey, outcome);
         }
       } catch (RuntimeException e) {
         if (!admission.settled) {
@@ -624,13 +630,20 @@ public final class ModelGateway {
       return a;
     }
 
-    private void settle(Reservation.Granted grant, Amount asked, Relay relay, Admission admission, ModelConfig cfg,
-        ModelCache.Key cacheKey, Outcome outcome) {
+    /**
+     * Counts what the call used where it is counted in memory (the agent request of its session,
+     * runaway detection, rate limits, metrics), once. It runs before the answer's last byte goes
+     * out, so that an agent that answers as soon as its model call ends finds it counted.
+     */
+    private Amount account(Relay relay, Outcome outcome) {
+      if (charged != null) {
+        return charged;
+      }
       Usage u = relay.usage();
-      long tokens;
-      long nano;
       boolean known = u.known() && outcome != Outcome.FAILED_UNKNOWN;
       ModelConfig.Price price = relay.provider == null ? ModelConfig.Price.UNKNOWN : relay.provider.price(relay.model);
+      long tokens;
+      long nano;
       if (outcome == Outcome.FAILED) {
         tokens = 0; // no provider answered: nothing was spent
         nano = 0;
@@ -643,40 +656,48 @@ public final class ModelGateway {
         tokens = asked.tokens();
         nano = asked.nanoUsd();
       }
+      charged = new Amount(tokens, nano);
+      admission.settle(admission.estimate, tokens);
+      if (outcome == Outcome.FAILED) {
+        return charged;
+      }
+      double costUsd = price.known() ? nano / 1e9 : -1;
+      ledger.charge(who.version(), session, known ? u.promptTokens() : tokens, known ? u.completionTokens() : 0,
+          known ? u.cachedTokens() : 0, costUsd);
+      if (session != null) {
+        runaway.spent(who.agent(), who.version(), session, tokens, cfg.agent(who.agent()).runaway())
+            .ifPresent(this::halted);
+      }
+      String model = relay.model == null ? "-" : relay.model;
+      counter("flightdeck_model_tokens", "agent", who.agent(), "version", who.version(), "model", model, "kind", "prompt")
+          .increment(known ? Math.max(0, u.promptTokens()) : 0);
+      counter("flightdeck_model_tokens", "agent", who.agent(), "version", who.version(), "model", model, "kind",
+          "completion").increment(known ? Math.max(0, u.completionTokens()) : 0);
+      if (costUsd > 0) {
+        counter("flightdeck_model_cost_usd", "agent", who.agent(), "version", who.version(), "model", model)
+            .increment(costUsd);
+      }
+      return charged;
+    }
+
+    /** After the answer: settles the budget reservation with what the call used, and caches the answer. */
+    private void settle(Reservation.Granted grant, Relay relay, ModelCache.Key cacheKey, Outcome outcome) {
+      Amount used = account(relay, outcome);
       if (grant != null) {
         try {
-          budgets.settle(grant.reservationId(), new Amount(tokens, nano));
+          budgets.settle(grant.reservationId(), used);
         } catch (RuntimeException e) {
           LOG.log(System.Logger.Level.WARNING, "settling budget reservation " + grant.reservationId()
               + " failed; the sweeper charges it in full when its hold expires: " + e.getMessage());
-        }
-      }
-      admission.settle(admission.estimate, tokens);
-      double costUsd = price.known() || outcome == Outcome.FAILED ? nano / 1e9 : -1;
-      if (outcome != Outcome.FAILED) {
-        ledger.charge(who.version(), session, known ? u.promptTokens() : tokens, known ? u.completionTokens() : 0,
-            known ? u.cachedTokens() : 0, costUsd);
-        if (session != null) {
-          runaway.spent(who.agent(), who.version(), session, tokens, cfg.agent(who.agent()).runaway())
-              .ifPresent(this::halted);
-        }
-        String model = relay.model == null ? "-" : relay.model;
-        counter("flightdeck_model_tokens", "agent", who.agent(), "version", who.version(), "model", model, "kind", "prompt")
-            .increment(known ? Math.max(0, u.promptTokens()) : 0);
-        counter("flightdeck_model_tokens", "agent", who.agent(), "version", who.version(), "model", model, "kind",
-            "completion").increment(known ? Math.max(0, u.completionTokens()) : 0);
-        if (costUsd > 0) {
-          counter("flightdeck_model_cost_usd", "agent", who.agent(), "version", who.version(), "model", model)
-              .increment(costUsd);
         }
       }
       count("flightdeck_model_calls", "agent", who.agent(), "version", who.version(), "outcome",
           outcome.name().toLowerCase(Locale.ROOT));
       ModelCache c = cache;
       if (c != null && cacheKey != null && outcome == Outcome.OK && relay.cacheable()) {
-        ModelConfig.AgentSettings s = cfg.agent(who.agent());
-        c.store(cacheKey, s.cache(), new ModelCache.Entry(relay.completeBody(), Math.max(0, u.promptTokens()),
-            Math.max(0, u.completionTokens()), relay.model));
+        Usage u = relay.usage();
+        c.store(cacheKey, cfg.agent(who.agent()).cache(), new ModelCache.Entry(relay.completeBody(),
+            Math.max(0, u.promptTokens()), Math.max(0, u.completionTokens()), relay.model));
       }
     }
 
@@ -818,11 +839,13 @@ public final class ModelGateway {
           }
           usage = Usage.fromDocument(body, 0, body.length);
           complete = body;
+          Outcome outcome = usage.known() ? Outcome.OK : Outcome.FAILED_UNKNOWN;
+          account(this, outcome);
           headers(200, "application/json");
           resp.getHeaders().put("X-Flightdeck-Provider", provider.name());
           write(body, true);
           finish(null);
-          return usage.known() ? Outcome.OK : Outcome.FAILED_UNKNOWN;
+          return outcome;
         }
         headers(200, "text/event-stream");
         resp.getHeaders().put("X-Flightdeck-Provider", provider.name());
@@ -838,6 +861,9 @@ public final class ModelGateway {
           int n;
           while ((n = a.in.read(buf)) >= 0) {
             byte[] out = anthropicStream != null ? anthropicStream.feed(buf, 0, n) : openAiStream.feed(buf, 0, n);
+            if (anthropicStream != null ? anthropicStream.finished() : openAiStream.done()) {
+              account(this, usage().known() ? Outcome.OK : Outcome.FAILED_UNKNOWN); // before the end marker goes out
+            }
             if (!clientGone && out.length > 0 && !write(out, false)) {
               clientGone = true;
               drainUntil = System.nanoTime() + DRAIN_AFTER_ABORT.toNanos();
