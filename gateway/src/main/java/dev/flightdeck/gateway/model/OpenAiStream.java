@@ -14,7 +14,10 @@ final class OpenAiStream {
 
   private static final int MAX_EVENT = 1 << 20;
   private static final byte[] USAGE = "\"usage\":{".getBytes(StandardCharsets.US_ASCII);
+  /** As Python servers (vLLM, LiteLLM) write it. */
+  private static final byte[] USAGE_SPACED = "\"usage\": {".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] NO_CHOICES = "\"choices\":[]".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] NO_CHOICES_SPACED = "\"choices\": []".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] DONE = "data: [DONE]".getBytes(StandardCharsets.US_ASCII);
 
   private final boolean forwardUsageChunk;
@@ -76,11 +79,12 @@ final class OpenAiStream {
     if (indexOf(buf, from, to, DONE) >= 0) {
       done = true;
     }
-    boolean hasUsage = indexOf(buf, from, to, USAGE) >= 0;
+    boolean hasUsage = indexOf(buf, from, to, USAGE) >= 0 || indexOf(buf, from, to, USAGE_SPACED) >= 0;
     if (hasUsage) {
       readUsage(buf, from, to);
     }
-    if (hasUsage && !forwardUsageChunk && indexOf(buf, from, to, NO_CHOICES) >= 0) {
+    if (hasUsage && !forwardUsageChunk
+        && (indexOf(buf, from, to, NO_CHOICES) >= 0 || indexOf(buf, from, to, NO_CHOICES_SPACED) >= 0)) {
       return;
     }
     out.write(buf, from, to - from);
