@@ -66,7 +66,6 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
 
   /** Bodies of requests that are mirrored or carry the session id are read first, up to this. */
   static final int MAX_INSPECTED_BODY = 1024 * 1024;
-  private static final int MAX_SESSION_ID = 256;
   private static final JsonFactory JSON = new JsonFactory();
   private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
       "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host");
@@ -247,8 +246,8 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
     }
 
     void routeWithPins() {
-      if (session != null && (session.isEmpty() || session.length() > MAX_SESSION_ID || !printable(session))) {
-        fail(GatewayError.INVALID_SESSION, "the session id must be 1 to " + MAX_SESSION_ID
+      if (session != null && !SessionIds.valid(session)) {
+        fail(GatewayError.INVALID_SESSION, "the session id must be 1 to " + SessionIds.MAX_LENGTH
             + " printable ASCII characters", 0);
         return;
       }
@@ -343,7 +342,7 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
         String incoming = req.getHeaders().get("X-Request-Id");
         traceparent = Traceparent.next(req.getHeaders().get("traceparent"));
         // The span id of the hop to the agent names this request, unless the client named it.
-        requestId = incoming != null && incoming.length() <= 128 && printable(incoming) ? incoming : traceparent.substring(36, 52);
+        requestId = incoming != null && incoming.length() <= 128 && SessionIds.printable(incoming) ? incoming : traceparent.substring(36, 52);
         if (session != null && ledger != null) {
           tally = ledger.open(version.name(), session);
         }
@@ -768,16 +767,6 @@ final class GatewayHandler extends Handler.Abstract.NonBlocking {
       }
     }
     return false;
-  }
-
-  private static boolean printable(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x21 || c > 0x7e) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static void escape(StringBuilder sb, String s) {

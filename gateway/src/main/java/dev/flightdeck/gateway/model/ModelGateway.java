@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flightdeck.api.resource.Json;
+import dev.flightdeck.gateway.SessionIds;
 import dev.flightdeck.gateway.telemetry.CallLedger;
 import dev.flightdeck.gateway.telemetry.Usage;
 import dev.flightdeck.store.budget.Amount;
@@ -64,7 +65,6 @@ public final class ModelGateway {
   private static final System.Logger LOG = System.getLogger(ModelGateway.class.getName());
   /** Header that carries the session id, as the gateway gives it to the agent. */
   public static final String SESSION_HEADER = "X-Flightdeck-Session";
-  private static final int MAX_SESSION_ID = 256;
   private static final long MAX_RESPONSE = 64L << 20;
   /** Tokens an image in a prompt may cost at most, for the worst-case reservation. */
   private static final int IMAGE_TOKENS = 1_600;
@@ -277,9 +277,9 @@ public final class ModelGateway {
                 + " model; call an exact model id" : ""));
       }
       session = req.getHeaders().get(SESSION_HEADER);
-      if (session != null && (session.isEmpty() || session.length() > MAX_SESSION_ID || !printable(session))) {
+      if (session != null && !SessionIds.valid(session)) {
         throw ModelError.badRequest("invalid_session", "the " + SESSION_HEADER + " header must be 1 to "
-            + MAX_SESSION_ID + " printable ASCII characters");
+            + SessionIds.MAX_LENGTH + " printable ASCII characters");
       }
       boolean stream = endpoint == Endpoint.CHAT && body.path("stream").asBoolean(false);
       if (session != null) {
@@ -1007,16 +1007,6 @@ public final class ModelGateway {
 
   private static String usd(long nano) {
     return String.format(Locale.ROOT, "$%.6f", nano / 1e9);
-  }
-
-  private static boolean printable(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x21 || c > 0x7e) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private void count(String name, String... tags) {
