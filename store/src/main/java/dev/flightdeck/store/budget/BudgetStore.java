@@ -200,13 +200,23 @@ public final class BudgetStore {
         }
       });
       // One transaction per reservation: each locks its counters in key order, as reserve does.
+      // One that cannot be settled (its counter was deleted by hand) must not hold up the rest.
+      int failed = 0;
       for (long id : batch) {
-        if (db.inTransaction("budget.sweep", tx -> {
-          relaxCommit(tx);
-          return settle(tx, id, UnaryOperator.identity());
-        })) {
-          settled++;
+        try {
+          if (db.inTransaction("budget.sweep", tx -> {
+            relaxCommit(tx);
+            return settle(tx, id, UnaryOperator.identity());
+          })) {
+            settled++;
+          }
+        } catch (StoreException e) {
+          failed++;
+          LOG.log(System.Logger.Level.WARNING, "budgets: cannot settle expired reservation {0}: {1}", id, e.getMessage());
         }
+      }
+      if (failed == batch.size()) {
+        break;
       }
     } while (batch.size() == SWEEP_BATCH);
     if (settled > 0) {
@@ -238,9 +248,9 @@ public final class BudgetStore {
           return keys;
         }
       });
-      // Deleted one by one in key order, as reservations lock them: a reservation arriving on a
-      // counter that just expired cannot deadlock with the deletion. The condition is checked
-      // again under the lock, so a counter that took a reservation meanwhile stays.
+      // Deleted in key order, as reservations lock counters: a reservation arriving on counters
+      // that just expired cannot deadlock with the deletion. The condition is checked again under
+      // the lock, so a counter that took a reservation meanwhile stays.
       List<String> keys = batch.stream().sorted(KEY_ORDER).toList();
       if (keys.isEmpty()) {
         break;

@@ -199,6 +199,12 @@ class BudgetStoreIT {
     assertThat(store.counter(session.key())).isEmpty();
     assertThat(state(agent.key())).extracting(CounterState::used, CounterState::reserved)
         .containsExactly(Amount.ZERO, new Amount(100, 0));
+    // The sweeper settles the other expired reservations, and leaves the broken one for people.
+    granted(List.of(agent), new Amount(50, 0));
+    clock.advance(HOLD);
+    assertThat(store.sweepExpired()).isEqualTo(1);
+    assertThat(state(agent.key())).extracting(CounterState::used, CounterState::reserved)
+        .containsExactly(new Amount(50, 0), new Amount(100, 0));
   }
 
   @ParameterizedTest
