@@ -17,18 +17,22 @@ import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Budgeted calls per second through one process on a hot counter: each thread reserves an
  * estimate on the counters of one agent, then settles it, as the gateway does around every model
- * call. Prints calls/s (a call is a reserve and a settle) and the reserve latency p50/p99 with
- * the pool wait included, for PostgreSQL with the default {@code synchronous_commit} and with it
- * off; checks afterwards that the counter holds exactly what was charged.
+ * call. Prints calls/s (a call is a reserve and a settle) and the reserve latency p50/p99, the
+ * wait for a pooled connection included, with commits that wait for the WAL flush (the server's
+ * {@code synchronous_commit}) and without (BudgetStore's default); checks afterwards that the
+ * counter holds exactly what was charged. The figures in BudgetStore's comment come from:
  *
  * <pre>
  * ./mvnw -q -pl bench -am package -DskipTests
- * java -cp bench/target/benchmarks.jar dev.flightdeck.bench.budget.HotCounterBench [THREADS] [SECONDS] [COUNTERS]
+ * java -cp bench/target/benchmarks.jar dev.flightdeck.bench.budget.HotCounterBench 32 15 1   # java 21+
+ * java -cp bench/target/benchmarks.jar dev.flightdeck.bench.budget.HotCounterBench 32 15 4
  * </pre>
+ * Arguments: THREADS (32), SECONDS measured after 3 of warm-up (20), COUNTERS (1).
  * COUNTERS 1: only the agent's daily counter; 4: also the session's (one per thread, cold), the
  * version's and the team's. PostgreSQL: {@code FLIGHTDECK_BENCH_PG_URL} (default the local
  * server's database {@code test}).
@@ -69,6 +73,7 @@ public final class HotCounterBench {
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch go = new CountDownLatch(1);
     long[][] latencies = new long[threads][];
+    AtomicReference<Throwable> failure = new AtomicReference<>();
     int[] counts = new int[threads];
     List<Thread> workers = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
@@ -77,7 +82,7 @@ public final class HotCounterBench {
           new BudgetCounter("budget/session/session/" + run + "-" + me, "session", limit, -1, Long.MAX_VALUE),
           new BudgetCounter("budget/version/version/triage-v7/" + run, "version", limit, -1, Long.MAX_VALUE),
           new BudgetCounter("budget/team/team/support/" + run, "team", -1, limit, Long.MAX_VALUE));
-      workers.add(Thread.ofPlatform().name("budget-" + t).start(() -> {
+      workers.add(Thread.ofPlatform().name("budget-" + t).uncaughtExceptionHandler((th, e) -> failure.set(e)).start(() -> {
         long[] lat = new long[1 << 16];
         int n = 0;
         try {
@@ -86,7 +91,7 @@ public final class HotCounterBench {
           Thread.currentThread().interrupt();
           return;
         }
-        while (!stop.get()) {
+        while (!stop.get() && failure.get() == null) {
           long start = System.nanoTime();
           Reservation r = store.reserve(counters, ESTIMATE, Duration.ofMinutes(5));
           long reserved = System.nanoTime();
@@ -108,6 +113,9 @@ public final class HotCounterBench {
     stop.set(true);
     for (Thread w : workers) {
       w.join();
+    }
+    if (failure.get() != null) {
+      throw new IllegalStateException("a worker failed", failure.get());
     }
     double elapsed = (System.nanoTime() - start) / 1e9;
     long calls = Arrays.stream(counts).asLongStream().sum();

@@ -38,21 +38,31 @@ import java.util.function.UnaryOperator;
  * so no two transactions wait for each other in a cycle.
  *
  * <p>The hot row: every call of an agent hits its per-day counter, whose row lock is held until
- * commit, so calls on one agent are as fast as one holder after another. On PostgreSQL, reserving
- * and settling are therefore each one autocommit statement (the lock is never held across a round
+ * commit, so calls on one agent go one lock holder after another. On PostgreSQL, reserving and
+ * settling are therefore each one autocommit statement (the lock is never held across a round
  * trip to this process), and their commits do not wait for the WAL flush
- * ({@code synchronous_commit} off for these transactions only): with the flush, the lock is held
- * through it, which caps a hot counter at one flush per transaction. HotCounterBench (bench
- * module), 32 threads, one hot counter, PostgreSQL 15 on the same 2-core machine as other builds:
- * 306 calls/s (reserve p50 37 ms, p99 415 ms) with the flush, 1,845 calls/s (p50 4.8 ms, p99 59
- * ms) without; a reserve, commit and settle of three round trips each made 145 and 1,298. What an
- * unflushed commit risks: when the PostgreSQL server itself crashes (not a gateway), the budget
- * transactions of its last moments (at most 3 x wal_writer_delay, 600 ms by default) are lost,
- * each whole and in commit order. A lost reservation makes its settle return false, so that call
- * is not charged; a lost settle brings its reservation back, and the sweeper charges the estimate.
- * A budget tolerates that much after a database crash (in-flight calls overrun anyway); a ledger
- * would not, and {@link #BudgetStore(Database, Clock, boolean)} restores the flush. SQLite runs
- * each operation as one immediate transaction: its writers queue for the database lock anyway.
+ * ({@code synchronous_commit} off, for these transactions only): with the flush, the lock is held
+ * through it, which caps a hot counter at one flush per transaction whatever else is done.
+ * Measured with HotCounterBench (its Javadoc has the command; 32 threads, PostgreSQL 15 on the
+ * same 2-core machine, which other builds kept busy; two runs each), in calls/s (a reserve and a
+ * settle) with reserve latency p50 / p99 in ms:
+ * <pre>
+ *                          one hot counter             agent, version, team (hot) + session
+ * one statement, no flush  2,744-3,237  1.3-1.4 / 40-50  2,106-2,298  1.9-2.6 / 48-53
+ * one statement, flush       479-564   18-21 / 112-151   296-543   20-39 / 115-175
+ * transaction, no flush      573-593   17-18 / 131-146   313-531   20-37 / 154-228
+ * transaction, flush         279-350   35-48 / 210-230   184-311   38-75 / 269-336
+ * </pre>
+ * (The transaction rows: reserve and settle as transactions of three or four round trips, the
+ * path PostgreSQL now takes only in rare races and for the sweeper; measured with the
+ * one-statement paths switched off locally.)
+ * What an unflushed commit risks: when the PostgreSQL server itself crashes (not a gateway), the
+ * budget transactions of its last moments (up to 3 x wal_writer_delay, 600 ms by default) are
+ * lost, each whole and in commit order. A lost reservation makes its settle return false, so
+ * that call goes uncharged; a lost settle brings its reservation back, and the sweeper charges
+ * the estimate. A budget can take that after a database crash (calls in flight overrun anyway); a
+ * ledger could not, and {@link #BudgetStore(Database, Clock, boolean)} keeps the flush. SQLite
+ * runs each operation as one immediate transaction: its writers queue for the database lock anyway.
  */
 public final class BudgetStore {
 
@@ -116,7 +126,7 @@ public final class BudgetStore {
     // A counter whose limit is below the ask can never fit, and a new row would be inserted
     // without the fit check (which only guards the update): deny without writing.
     if (sorted.stream().anyMatch(c -> !fits(c, Amount.ZERO, asked))) {
-      return db.read("budget.reserve", tx -> firstWithoutRoom(tx, sorted, asked));
+      return db.read("budget.reserve", tx -> firstWithoutRoom(tx, sorted, asked)).orElseThrow();
     }
     long now = clock.millis();
     long expiresAt = saturatedAdd(now, holdFor.toMillis());
@@ -124,6 +134,13 @@ public final class BudgetStore {
       Optional<Reservation.Granted> granted = reserveInOneStatement(sorted, asked, expiresAt);
       if (granted.isPresent()) {
         return granted.get();
+      }
+      // Some counter had no room. A counter out of room now (read without locks) is a denial as
+      // good as one decided under the lock, and keeps an exhausted hot counter fast; only when
+      // room appeared meanwhile (or the random id was taken) does the transaction decide.
+      Optional<Reservation.Denied> denied = db.read("budget.reserve", tx -> firstWithoutRoom(tx, sorted, asked));
+      if (denied.isPresent()) {
+        return denied.get();
       }
     }
     try {
@@ -133,7 +150,8 @@ public final class BudgetStore {
         Map<String, Amount> after = addWhereItFits(tx, sorted, asked);
         if (after.size() < sorted.size()) {
           List<BudgetCounter> full = sorted.stream().filter(c -> !after.containsKey(c.key())).toList();
-          throw new NoRoom(firstWithoutRoom(tx, full, asked));
+          // The counters that did not fit are locked by this transaction: one of them is out of room.
+          throw new NoRoom(firstWithoutRoom(tx, full, asked).orElseThrow());
         }
         return new Reservation.Granted(id, asked, remaining(sorted, after));
       });
@@ -182,13 +200,23 @@ public final class BudgetStore {
         }
       });
       // One transaction per reservation: each locks its counters in key order, as reserve does.
+      // One that cannot be settled (its counter was deleted by hand) must not hold up the rest.
+      int failed = 0;
       for (long id : batch) {
-        if (db.inTransaction("budget.sweep", tx -> {
-          relaxCommit(tx);
-          return settle(tx, id, UnaryOperator.identity());
-        })) {
-          settled++;
+        try {
+          if (db.inTransaction("budget.sweep", tx -> {
+            relaxCommit(tx);
+            return settle(tx, id, UnaryOperator.identity());
+          })) {
+            settled++;
+          }
+        } catch (StoreException e) {
+          failed++;
+          LOG.log(System.Logger.Level.WARNING, "budgets: cannot settle expired reservation {0}: {1}", id, e.getMessage());
         }
+      }
+      if (failed == batch.size()) {
+        break;
       }
     } while (batch.size() == SWEEP_BATCH);
     if (settled > 0) {
@@ -220,9 +248,9 @@ public final class BudgetStore {
           return keys;
         }
       });
-      // Deleted one by one in key order, as reservations lock them: a reservation arriving on a
-      // counter that just expired cannot deadlock with the deletion. The condition is checked
-      // again under the lock, so a counter that took a reservation meanwhile stays.
+      // Deleted in key order, as reservations lock counters: a reservation arriving on counters
+      // that just expired cannot deadlock with the deletion. The condition is checked again under
+      // the lock, so a counter that took a reservation meanwhile stays.
       List<String> keys = batch.stream().sorted(KEY_ORDER).toList();
       if (keys.isEmpty()) {
         break;
@@ -412,35 +440,65 @@ public final class BudgetStore {
   private static final String DIVISION_BY_ZERO = "22012";
 
   /**
-   * PostgreSQL: settling as one autocommit statement, locking the counters in key order (the
-   * sorted FOR UPDATE) as reserving does. A reservation that is gone matches no counter.
+   * PostgreSQL: settling as one autocommit statement after reading which counters the
+   * reservation holds (a reservation never changes, so that read needs no lock). The counters are
+   * changed by an upsert over their keys in key order, as reserving does: each row is found
+   * through the primary key and locked in that order, whatever plan the server picks. Their rows
+   * exist (held stays above zero until this statement), so the upsert never inserts; if it did,
+   * the statement aborts and the transaction in {@link #settle(Tx, long, UnaryOperator)} reports it.
    */
   private boolean settleInOneStatement(long id, Amount actual) {
-    String sql = "WITH r AS (DELETE FROM fd_budget_reservation WHERE id = ? RETURNING counters, tokens, nano),"
-        + " k AS (SELECT unnest(string_to_array(counters, E'\\n')) AS counter_key FROM r),"
-        + " l AS (SELECT counter_key FROM fd_budget_counter WHERE counter_key IN (SELECT counter_key FROM k)"
-        + " ORDER BY counter_key COLLATE \"C\" FOR UPDATE),"
-        + " u AS (UPDATE fd_budget_counter c SET reserved_tokens = c.reserved_tokens - r.tokens,"
-        + " reserved_nano = c.reserved_nano - r.nano, used_tokens = c.used_tokens + ?, used_nano = c.used_nano + ?,"
-        + " held = c.held - 1 FROM r, l WHERE c.counter_key = l.counter_key RETURNING 1)"
-        + " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM u), (SELECT count(*) FROM k)"
-        + (synchronousCommit ? "" : ", set_config('synchronous_commit', 'off', true)");
-    return db.read("budget.settle", tx -> {
-      try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
+    Optional<String> keys = db.read("budget.settle", tx -> {
+      try (PreparedStatement ps = tx.connection().prepareStatement(
+          "SELECT counters FROM fd_budget_reservation WHERE id = ?")) {
         ps.setLong(1, id);
-        ps.setLong(2, actual.tokens());
-        ps.setLong(3, actual.nanoUsd());
         try (ResultSet rs = ps.executeQuery()) {
-          rs.next();
-          if (rs.getLong(2) != rs.getLong(3)) {
-            throw new StoreException("budget reservation " + id + " was settled on " + rs.getLong(2) + " of its "
-                + rs.getLong(3) + " counters; the others do not exist: the budget tables were changed outside Flightdeck",
-                null);
-          }
-          return rs.getLong(1) == 1;
+          return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
         }
       }
     });
+    if (keys.isEmpty()) {
+      return false;
+    }
+    String[] counters = keys.get().split("\n");
+    StringBuilder values = new StringBuilder();
+    for (int i = 0; i < counters.length; i++) {
+      values.append(i == 0 ? "(?::varchar, 0)" : ", (?, " + i + ")");
+    }
+    String sql = "WITH r AS (DELETE FROM fd_budget_reservation WHERE id = ? RETURNING tokens, nano),"
+        + " u AS (INSERT INTO fd_budget_counter (counter_key, budget, limit_tokens, limit_nano, used_tokens, used_nano,"
+        + " reserved_tokens, reserved_nano, held, expires_at)"
+        + " SELECT v.k, '', -1, -1, ?::bigint, ?::bigint, r.tokens, r.nano, 0, 0 FROM (VALUES " + values + ") AS v (k, o)"
+        + " CROSS JOIN r ORDER BY v.o"
+        + " ON CONFLICT (counter_key) DO UPDATE SET"
+        + " reserved_tokens = fd_budget_counter.reserved_tokens - excluded.reserved_tokens,"
+        + " reserved_nano = fd_budget_counter.reserved_nano - excluded.reserved_nano,"
+        + " used_tokens = fd_budget_counter.used_tokens + excluded.used_tokens,"
+        + " used_nano = fd_budget_counter.used_nano + excluded.used_nano, held = fd_budget_counter.held - 1"
+        + " RETURNING xmax = 0 AS inserted)"
+        + " SELECT (SELECT count(*) FROM r), 1 / CASE WHEN EXISTS (SELECT 1 FROM u WHERE inserted) THEN 0 ELSE 1 END"
+        + (synchronousCommit ? "" : ", set_config('synchronous_commit', 'off', true)");
+    try {
+      return db.read("budget.settle", tx -> {
+        try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
+          ps.setLong(1, id);
+          ps.setLong(2, actual.tokens());
+          ps.setLong(3, actual.nanoUsd());
+          for (int i = 0; i < counters.length; i++) {
+            ps.setString(4 + i, counters[i]);
+          }
+          try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1) == 1;
+          }
+        }
+      });
+    } catch (StoreException e) {
+      if (e.getCause() instanceof SQLException sql2 && DIVISION_BY_ZERO.equals(sql2.getSQLState())) {
+        return db.inTransaction("budget.settle", tx -> settle(tx, id, reserved -> actual));
+      }
+      throw e;
+    }
   }
 
   /** PostgreSQL: this transaction's commit does not wait for the flush (see the class comment). */
@@ -460,8 +518,8 @@ public final class BudgetStore {
     return keys.toString();
   }
 
-  /** The first of {@code candidates} (in key order) where {@code asked} does not fit now. */
-  private static Reservation.Denied firstWithoutRoom(Tx tx, List<BudgetCounter> candidates, Amount asked)
+  /** The first of {@code candidates} (in key order) where {@code asked} does not fit now, if any. */
+  private static Optional<Reservation.Denied> firstWithoutRoom(Tx tx, List<BudgetCounter> candidates, Amount asked)
       throws SQLException {
     try (PreparedStatement ps = tx.connection().prepareStatement(
         "SELECT used_tokens + reserved_tokens, used_nano + reserved_nano FROM fd_budget_counter WHERE counter_key = ?")) {
@@ -474,13 +532,11 @@ public final class BudgetStore {
           }
         }
         if (!fits(c, usedAndReserved, asked)) {
-          return new Reservation.Denied(c, usedAndReserved, asked);
+          return Optional.of(new Reservation.Denied(c, usedAndReserved, asked));
         }
       }
     }
-    // Callers pass counters that did not fit while locked (or whose limit is below the ask), and
-    // used and reserved are never negative.
-    throw new IllegalStateException("no budget counter among " + candidates.size() + " lacks room for " + asked);
+    return Optional.empty();
   }
 
   /**

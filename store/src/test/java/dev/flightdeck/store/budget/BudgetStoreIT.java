@@ -186,6 +186,29 @@ class BudgetStoreIT {
 
   @ParameterizedTest
   @EnumSource(Dialect.class)
+  void settlingOnACounterDeletedBehindTheStoresBack_failsAndChangesNothing(Dialect d) {
+    open(d);
+    BudgetCounter agent = tokens("agent/a", 1_000);
+    BudgetCounter session = tokens("session/s", 1_000);
+    Reservation.Granted g = granted(List.of(agent, session), new Amount(100, 0));
+    db.inTransaction("test", tx -> tx.connection().createStatement()
+        .executeUpdate("DELETE FROM fd_budget_counter WHERE counter_key = 'session/s'"));
+    assertThatThrownBy(() -> store.settle(g.reservationId(), new Amount(90, 0)))
+        .isInstanceOf(dev.flightdeck.store.StoreException.class)
+        .hasMessageContaining("holds counter session/s, which does not exist");
+    assertThat(store.counter(session.key())).isEmpty();
+    assertThat(state(agent.key())).extracting(CounterState::used, CounterState::reserved)
+        .containsExactly(Amount.ZERO, new Amount(100, 0));
+    // The sweeper settles the other expired reservations, and leaves the broken one for people.
+    granted(List.of(agent), new Amount(50, 0));
+    clock.advance(HOLD);
+    assertThat(store.sweepExpired()).isEqualTo(1);
+    assertThat(state(agent.key())).extracting(CounterState::used, CounterState::reserved)
+        .containsExactly(new Amount(50, 0), new Amount(100, 0));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
   void theSweeperSettlesExpiredHoldsAtTheirFullAmount_andALateSettleChangesNothing(Dialect d) {
     open(d);
     BudgetCounter agent = tokens("agent/a", 1_000);
