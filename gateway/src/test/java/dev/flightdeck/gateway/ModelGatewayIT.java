@@ -148,6 +148,18 @@ class ModelGatewayIT {
     assertThat(Json.read(wrong.body()).path("error").path("code").asText()).isEqualTo("invalid_api_key");
 
     assertThat(call(chat("hi", "")).statusCode()).isEqualTo(200);
+    // A version deleted and created again under the same name does not inherit the old keys.
+    fx.apply(version("triage", "triage-v9", "http://127.0.0.1:1", "models: [{id: " + MODEL + "}]"));
+    String oldKey = keys.create("triage", "triage-v9", "old", Principal.SYSTEM).secret();
+    fx.gateway.models().housekeeping();
+    assertThat(fx.post("/v1/chat/completions", chat("hi", ""), "Authorization", "Bearer " + oldKey).statusCode())
+        .isEqualTo(200);
+    fx.store.delete(dev.flightdeck.api.resource.Kind.AGENT_VERSION, "triage-v9", 0, Principal.SYSTEM);
+    Thread.sleep(5); // the new version is created in a later millisecond than the key
+    fx.apply(version("triage", "triage-v9", "http://127.0.0.1:1", "models: [{id: " + MODEL + "}]"));
+    HttpResponse<String> stale = fx.post("/v1/chat/completions", chat("hi", ""), "Authorization", "Bearer " + oldKey);
+    assertThat(stale.statusCode()).isEqualTo(403);
+    assertThat(Json.read(stale.body()).path("error").path("message").asText()).contains("earlier agent version");
     keys.revoke(keys.list("triage-v1").get(0).id(), Principal.SYSTEM);
     fx.gateway.models().housekeeping();
     assertThat(call(chat("hi", "")).statusCode()).isEqualTo(401);

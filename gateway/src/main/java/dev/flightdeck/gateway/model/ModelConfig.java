@@ -83,8 +83,13 @@ public record ModelConfig(
   /** A model a version may call, with the targets to try in order (the first is the primary). */
   public record PinnedModel(String id, List<Target> chain) {}
 
-  /** A version's pinned models. */
-  public record VersionModels(String agent, String version, Map<String, PinnedModel> models) {}
+  /**
+   * A version's pinned models.
+   *
+   * @param created when this AgentVersion was created: keys issued before belong to an earlier
+   *     version of the same name, deleted since
+   */
+  public record VersionModels(String agent, String version, Map<String, PinnedModel> models, java.time.Instant created) {}
 
   /** Requests and tokens per minute; 0 for no limit on that dimension. */
   public record Rate(long requestsPerMinute, long tokensPerMinute) {
@@ -151,7 +156,7 @@ public record ModelConfig(
         models.putIfAbsent(id, new PinnedModel(id, List.copyOf(chain)));
       }
       vs.put(r.name(), new VersionModels(r.spec().path("agent").asText(), r.name(),
-          java.util.Collections.unmodifiableMap(models)));
+          java.util.Collections.unmodifiableMap(models), r.metadata().creationTimestamp().orElse(java.time.Instant.MIN)));
     }
     Map<String, AgentSettings> as = new HashMap<>();
     for (Resource r : agents) {

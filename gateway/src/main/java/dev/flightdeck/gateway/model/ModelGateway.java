@@ -169,7 +169,7 @@ public final class ModelGateway {
   }
 
   /** Who is calling: a live virtual key's agent and version. */
-  private record Identity(String keyId, String agent, String version) {}
+  private record Identity(String keyId, String agent, String version, java.time.Instant issued) {}
 
   /** One call from arrival to settlement. */
   private final class Call {
@@ -202,6 +202,11 @@ public final class ModelGateway {
       ModelConfig.VersionModels vm = cfg.versions().get(who.version());
       if (vm == null) {
         throw new ModelError(403, "version_removed", "agent version " + who.version() + " of this key no longer exists");
+      }
+      if (who.issued().isBefore(vm.created())) {
+        throw new ModelError(403, "version_removed", "this key was issued for an earlier agent version named "
+            + who.version() + ", deleted since; issue a key for the new one (flightdeck keys create agentversion/"
+            + who.version() + ")");
       }
       switch (path) {
         case "/v1/models" -> {
@@ -245,7 +250,7 @@ public final class ModelGateway {
         throw new ModelError(401, "invalid_api_key", "the API key is not a live Flightdeck virtual key"
             + " (unknown or revoked)");
       }
-      return new Identity(key.id(), key.agent(), key.version());
+      return new Identity(key.id(), key.agent(), key.version(), key.createdAt());
     }
 
     private void models(ModelConfig.VersionModels vm) {
