@@ -187,6 +187,8 @@ public final class ModelGateway {
     Amount asked = Amount.ZERO;
     /** What the call used, once counted. */
     Amount charged;
+    /** Where its answer is cached, or null when it is not cacheable. */
+    ModelCache.Key cacheKey;
 
     Call(Request req, Response resp, Callback callback) {
       this.req = req;
@@ -306,7 +308,6 @@ public final class ModelGateway {
       long rateEstimate = bytes.length / 4 + maxOut;
       admission = admit(settings, rateEstimate);
       try {
-        ModelCache.Key cacheKey = null;
         ModelCache c = cache;
         if (c != null && settings.cache() != null && endpoint == Endpoint.CHAT) {
           cacheKey = ModelCache.key(who.agent(), settings.cache(), body).orElse(null);
@@ -329,7 +330,7 @@ public final class ModelGateway {
           overhead.record(System.nanoTime() - arrived, TimeUnit.NANOSECONDS);
           outcome = forward(cfg, pinned, endpoint, body, relay);
         } finally {
-          settle(grant, relay, cacheKey, outcome);
+          settle(grant, relay, outcome);
         }
       } catch (RuntimeException e) {
         if (!admission.settled) {
@@ -686,7 +687,7 @@ public final class ModelGateway {
     }
 
     /** After the answer: settles the budget reservation with what the call used, and caches the answer. */
-    private void settle(Reservation.Granted grant, Relay relay, ModelCache.Key cacheKey, Outcome outcome) {
+    private void settle(Reservation.Granted grant, Relay relay, Outcome outcome) {
       Amount used = account(relay, outcome);
       if (grant != null) {
         try {
@@ -698,6 +699,10 @@ public final class ModelGateway {
       }
       count("flightdeck_model_calls", "agent", who.agent(), "version", who.version(), "outcome",
           outcome.name().toLowerCase(Locale.ROOT));
+    }
+
+    /** Keeps a complete answer for the agent's later identical or similar calls (before the client sees its end). */
+    private void cacheAnswer(Relay relay, Outcome outcome) {
       ModelCache c = cache;
       if (c != null && cacheKey != null && outcome == Outcome.OK && relay.cacheable()) {
         Usage u = relay.usage();
@@ -846,6 +851,7 @@ public final class ModelGateway {
           complete = body;
           Outcome outcome = usage.known() ? Outcome.OK : Outcome.FAILED_UNKNOWN;
           account(this, outcome);
+          cacheAnswer(this, outcome);
           headers(200, "application/json");
           resp.getHeaders().put("X-Flightdeck-Provider", provider.name());
           write(body, true);
