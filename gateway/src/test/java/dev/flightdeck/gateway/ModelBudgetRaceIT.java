@@ -132,6 +132,10 @@ class ModelBudgetRaceIT {
     assertThat(streamedOk).as("streamed calls answered").isPositive();
 
     BudgetStore budgets = new BudgetStore(one.db, Clock.systemUTC());
+    // A reservation is settled right after its answer's last byte: give the last ones a moment.
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() ->
+        budgets.counter("budget/session-tokens/session/triage/the-session").orElseThrow().reserved().tokens() == 0
+            && budgets.counter("budget/team-cost/team/team-support").orElseThrow().reserved().nanoUsd() == 0);
     CounterState session = budgets.counter("budget/session-tokens/session/triage/the-session").orElseThrow();
     CounterState team = budgets.counter("budget/team-cost/team/team-support").orElseThrow();
     // Everything settled, streams included, at exactly what the calls used: nothing lost, nothing
