@@ -5,16 +5,12 @@ import dev.flightdeck.api.resource.Kind;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 
 /**
  * Checks that a JSON Schema cannot express: sums, uniqueness, "one of these two fields".
  * Runs only on documents that passed their schema, so the shapes are known.
  */
 final class KindRules {
-
-  /** Model ids that float to whatever the provider ships next: not pinned. */
-  static final Pattern MODEL_ALIAS = Pattern.compile("(?i)(^|[-:/@.])(latest|default|stable|current)$");
 
   private KindRules() {}
 
@@ -124,7 +120,7 @@ final class KindRules {
       if (!seen.add(provider + "/" + id)) {
         out.accept(map.at(path, "model \"" + id + "\" is listed twice"));
       }
-      if (!aliasesAllowed && MODEL_ALIAS.matcher(id).find()) {
+      if (!aliasesAllowed && dev.flightdeck.api.resource.ModelIds.isAlias(id)) {
         out.accept(map.at(path, "expected a pinned model id such as gpt-4o-2024-08-06, got the alias \""
             + id + "\" (set spec.allowModelAliases: true to accept aliases)"));
       }
@@ -170,7 +166,7 @@ final class KindRules {
       }
     }
     String judgeModel = spec.path("judge").path("model").asText("");
-    if (MODEL_ALIAS.matcher(judgeModel).find()) {
+    if (dev.flightdeck.api.resource.ModelIds.isAlias(judgeModel)) {
       out.accept(map.at("spec.judge.model", "expected a pinned model id for the judge (scores must not drift "
           + "when the provider ships a new model), got the alias \"" + judgeModel + "\""));
     }

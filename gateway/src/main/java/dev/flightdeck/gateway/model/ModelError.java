@@ -29,7 +29,7 @@ final class ModelError extends RuntimeException {
   }
 
   /** Tells OpenAI's clients not to retry (they retry 429s by default): retrying cannot succeed. */
-  ModelError final_() {
+  ModelError noRetry() {
     return header("x-should-retry", "false");
   }
 

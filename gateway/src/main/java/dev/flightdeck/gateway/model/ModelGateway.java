@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flightdeck.api.resource.Json;
+import dev.flightdeck.api.resource.ModelIds;
 import dev.flightdeck.gateway.SessionIds;
 import dev.flightdeck.gateway.telemetry.CallLedger;
 import dev.flightdeck.gateway.telemetry.Usage;
@@ -217,11 +218,11 @@ public final class ModelGateway {
         }
         case "/v1/chat/completions" -> {
           requireMethod(method, "POST");
-          call(cfg, vm, Endpoint.CHAT);
+          call(vm, Endpoint.CHAT);
         }
         case "/v1/embeddings" -> {
           requireMethod(method, "POST");
-          call(cfg, vm, Endpoint.EMBEDDINGS);
+          call(vm, Endpoint.EMBEDDINGS);
         }
         default -> throw new ModelError(404, "unknown_endpoint", "the model gateway serves POST /v1/chat/completions, "
             + "POST /v1/embeddings and GET /v1/models; got " + method + " " + path);
@@ -267,7 +268,7 @@ public final class ModelGateway {
       respond(200, "application/json", Json.write(root).getBytes(StandardCharsets.UTF_8));
     }
 
-    private void call(ModelConfig cfg, ModelConfig.VersionModels vm, Endpoint endpoint) {
+    private void call(ModelConfig.VersionModels vm, Endpoint endpoint) {
       ModelConfig.AgentSettings settings = cfg.agent(who.agent());
       byte[] bytes = readBody(settings.maxRequestBytes());
       ObjectNode body = parse(bytes);
@@ -280,7 +281,7 @@ public final class ModelGateway {
       if (pinned == null) {
         throw new ModelError(400, "model_not_allowed", "model \"" + model + "\" is not pinned by agent version "
             + who.version() + "; it may call " + String.join(", ", vm.models().keySet())
-            + (Models.looksLikeAlias(model) ? ". \"" + model + "\" is an alias that moves when the provider ships a new"
+            + (ModelIds.isAlias(model) ? ". \"" + model + "\" is an alias that moves when the provider ships a new"
                 + " model; call an exact model id" : ""));
       }
       session = req.getHeaders().get(SESSION_HEADER);
@@ -298,7 +299,7 @@ public final class ModelGateway {
         if (halt.isPresent()) {
           ledger.halt(who.version(), session, "session_halted");
           throw new ModelError(429, "session_halted", "session " + session + " is halted: " + halt.get().reason())
-              .final_();
+              .noRetry();
         }
       }
       ModelConfig.Provider primary = cfg.providers().get(pinned.chain().get(0).provider());
@@ -320,15 +321,15 @@ public final class ModelGateway {
             }
           }
         }
-        List<BudgetCounter> charged = counters(cfg, settings);
-        long worstNano = worstCaseNano(cfg, pinned, promptBound, maxOut, charged);
+        List<BudgetCounter> charged = counters(settings);
+        long worstNano = worstCaseNano(pinned, promptBound, maxOut, charged);
         asked = new Amount(promptBound + maxOut, worstNano);
-        Reservation.Granted grant = reserve(charged, asked, cfg);
+        Reservation.Granted grant = reserve(charged, asked);
         Outcome outcome = Outcome.FAILED;
         Relay relay = new Relay(stream, body.path("stream_options").path("include_usage").asBoolean(false));
         try {
           overhead.record(System.nanoTime() - arrived, TimeUnit.NANOSECONDS);
-          outcome = forward(cfg, pinned, endpoint, body, relay);
+          outcome = forward(pinned, endpoint, body, relay);
         } finally {
           settle(grant, relay, outcome);
         }
@@ -426,7 +427,7 @@ public final class ModelGateway {
     }
 
     /** The budget counters this call is charged to. */
-    private List<BudgetCounter> counters(ModelConfig cfg, ModelConfig.AgentSettings s) {
+    private List<BudgetCounter> counters(ModelConfig.AgentSettings s) {
       List<BudgetCounter> out = new ArrayList<>();
       for (ModelConfig.BudgetRule b : cfg.budgets()) {
         if (!b.applies(who.agent(), who.version(), s.team())) {
@@ -464,7 +465,7 @@ public final class ModelGateway {
     }
 
     /** The most the call can cost at any provider of its chain, in nano-dollars. */
-    private long worstCaseNano(ModelConfig cfg, ModelConfig.PinnedModel pinned, long prompt, long maxOut,
+    private long worstCaseNano(ModelConfig.PinnedModel pinned, long prompt, long maxOut,
         List<BudgetCounter> charged) {
       boolean costLimited = charged.stream().anyMatch(c -> c.limitNanoUsd() >= 0);
       long worst = 0;
@@ -476,7 +477,7 @@ public final class ModelGateway {
             String budget = charged.stream().filter(c -> c.limitNanoUsd() >= 0).findFirst().orElseThrow().budget();
             throw new ModelError(400, "price_unknown", "budget " + budget + " limits cost, but model " + t.model()
                 + " has no price at provider " + t.provider() + "; list it with input and output prices in"
-                + " modelprovider/" + t.provider() + " spec.models").final_();
+                + " modelprovider/" + t.provider() + " spec.models").noRetry();
           }
           continue;
         }
@@ -485,7 +486,7 @@ public final class ModelGateway {
       return worst;
     }
 
-    private Reservation.Granted reserve(List<BudgetCounter> charged, Amount asked, ModelConfig cfg) {
+    private Reservation.Granted reserve(List<BudgetCounter> charged, Amount asked) {
       if (charged.isEmpty()) {
         return null;
       }
@@ -502,8 +503,9 @@ public final class ModelGateway {
                 + usd(d.asked().nanoUsd());
         count("flightdeck_model_budget_denials", "agent", who.agent(), "budget", c.budget());
         ModelError e = new ModelError(429, "budget_exceeded", "budget " + c.budget() + " would be exceeded (" + what
-            + ", counter " + c.key() + "); lower max_tokens or raise the budget").final_();
-        long retry = retryAfterPeriod(c.key());
+            + ", counter " + c.key() + "); lower max_tokens or raise the budget").noRetry();
+        long retry = retryAfterPeriod(cfg.budgets().stream().filter(b -> b.name().equals(c.budget()))
+            .map(ModelConfig.BudgetRule::period).findFirst().orElse("total"));
         if (retry > 0) {
           e.header("Retry-After", Long.toString(retry));
         }
@@ -520,21 +522,20 @@ public final class ModelGateway {
       return g;
     }
 
-    private long retryAfterPeriod(String key) {
+    /** Seconds until a day or month budget restarts (midnight UTC); 0 for a lifetime budget. */
+    private long retryAfterPeriod(String period) {
       var now = clock.instant();
       LocalDate today = LocalDate.ofInstant(now, ZoneOffset.UTC);
-      if (key.matches(".*/\\d{4}-\\d{2}-\\d{2}$")) {
-        return Duration.between(now, today.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()).toSeconds() + 1;
-      }
-      if (key.matches(".*/\\d{4}-\\d{2}$")) {
-        return Duration.between(now, today.withDayOfMonth(1).plusMonths(1).atStartOfDay(ZoneOffset.UTC).toInstant())
-            .toSeconds() + 1;
-      }
-      return 0;
+      LocalDate next = switch (period) {
+        case "day" -> today.plusDays(1);
+        case "month" -> today.withDayOfMonth(1).plusMonths(1);
+        default -> null;
+      };
+      return next == null ? 0 : Duration.between(now, next.atStartOfDay(ZoneOffset.UTC).toInstant()).toSeconds() + 1;
     }
 
     /** Tries the chain's providers in order; returns how the call ended. */
-    private Outcome forward(ModelConfig cfg, ModelConfig.PinnedModel pinned, Endpoint endpoint, ObjectNode body,
+    private Outcome forward(ModelConfig.PinnedModel pinned, Endpoint endpoint, ObjectNode body,
         Relay relay) {
       List<String> failures = new ArrayList<>();
       List<ModelConfig.Target> chain = pinned.chain();

@@ -6,19 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flightdeck.api.resource.Json;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.regex.Pattern;
 
 /** What the model gateway reads from an OpenAI chat or embeddings request, and writes back. */
 final class Models {
 
-  /** Model ids that float to whatever the provider ships next (as the resource checks define them). */
-  private static final Pattern ALIAS = Pattern.compile("(?i)(^|[-:/@.])(latest|default|stable|current)$");
-
   private Models() {}
-
-  static boolean looksLikeAlias(String model) {
-    return ALIAS.matcher(model).find();
-  }
 
   /** Output tokens the call may produce: its max_completion_tokens or max_tokens, else the provider's default. */
   static long maxOutputTokens(ObjectNode body, long fallback) {
