@@ -350,6 +350,7 @@ public final class Gateway implements AutoCloseable {
     } catch (Exception e) {
       LOG.log(System.Logger.Level.WARNING, "stopping the gateway: " + e.getMessage());
     }
+    safely("returning budget leases", models::close);
     shadows.close();
     for (HttpClient c : clients.values()) {
       try {

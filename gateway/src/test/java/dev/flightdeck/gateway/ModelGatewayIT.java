@@ -11,6 +11,7 @@ import dev.flightdeck.gateway.model.ModelCache;
 import dev.flightdeck.sim.Scenario;
 import dev.flightdeck.sim.SimulatedLlm;
 import dev.flightdeck.store.Database;
+import dev.flightdeck.store.budget.Amount;
 import dev.flightdeck.store.budget.BudgetStore;
 import dev.flightdeck.store.key.ModelKeyStore;
 import java.io.InputStream;
@@ -251,6 +252,42 @@ class ModelGatewayIT {
     assertThat(ok).isGreaterThan(1000 / (body.length() + 8) - 1);
     // Another session has its own allowance.
     assertThat(call(body, "X-Flightdeck-Session", "s-2").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void leasesAHotBudgetsAllowance_andAnswers503WhenTheBudgetStoreIsDown() throws Exception {
+    fx.apply("""
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Budget
+        metadata: {name: agent-daily}
+        spec: {selector: {agent: triage}, per: agent, period: day, costUsd: 100}
+        ---
+        apiVersion: flightdeck.dev/v1alpha1
+        kind: Budget
+        metadata: {name: per-session}
+        spec: {selector: {agent: triage}, per: session, tokens: 5000}
+        """);
+    for (int i = 0; i < 5; i++) {
+      HttpResponse<String> r = call(chat("fixed " + i, ",\"max_tokens\":8"), "X-Flightdeck-Session", "s-1");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      assertThat(r.headers().firstValue("X-Flightdeck-Budget-Remaining-Usd")).isPresent();
+    }
+    BudgetStore budgets = new BudgetStore(db, Clock.systemUTC());
+    // The agent's day is leased: the store holds one slice (1/64 of $100) for this replica, and the
+    // calls were granted from it in memory. The session's 5,000 tokens are too few to lease.
+    var daily = budgets.counters("budget/agent-daily/", 10);
+    assertThat(daily).singleElement().satisfies(c -> {
+      assertThat(c.reserved().nanoUsd()).isEqualTo(100_000_000_000L / 64);
+      assertThat(c.used()).isEqualTo(Amount.ZERO);
+    });
+    assertThat(budgets.counter("budget/per-session/session/triage/s-1").orElseThrow())
+        .extracting(c -> c.used().tokens(), c -> c.reserved().tokens()).containsExactly(100L, 0L);
+
+    db.close();
+    HttpResponse<String> down = call(chat("fixed 9", ",\"max_tokens\":8"), "X-Flightdeck-Session", "s-2");
+    assertThat(down.statusCode()).as(down.body()).isEqualTo(503);
+    assertThat(Json.read(down.body()).path("error").path("code").asText()).isEqualTo("store_unavailable");
+    assertThat(down.headers().firstValue("Retry-After")).contains("1");
   }
 
   @Test

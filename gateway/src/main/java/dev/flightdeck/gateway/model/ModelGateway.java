@@ -9,8 +9,10 @@ import dev.flightdeck.api.resource.ModelIds;
 import dev.flightdeck.gateway.SessionIds;
 import dev.flightdeck.gateway.telemetry.CallLedger;
 import dev.flightdeck.gateway.telemetry.Usage;
+import dev.flightdeck.store.StoreException;
 import dev.flightdeck.store.budget.Amount;
 import dev.flightdeck.store.budget.BudgetCounter;
+import dev.flightdeck.store.budget.BudgetLeases;
 import dev.flightdeck.store.budget.BudgetStore;
 import dev.flightdeck.store.budget.Reservation;
 import dev.flightdeck.store.key.ModelKey;
@@ -76,6 +78,7 @@ public final class ModelGateway {
   private volatile Consumer<SessionHalt> haltListener = h -> { };
   private final Supplier<ModelConfig> config;
   private final BudgetStore budgets;
+  private final BudgetLeases leases;
   private final CallLedger ledger;
   private final Function<Duration, HttpClient> clients;
   private final Clock clock;
@@ -97,6 +100,7 @@ public final class ModelGateway {
       Function<Duration, HttpClient> clients, MeterRegistry registry, Clock clock) {
     this.config = config;
     this.budgets = budgets;
+    this.leases = new BudgetLeases(budgets, clock);
     this.ledger = ledger;
     this.clients = clients;
     this.clock = clock;
@@ -141,6 +145,12 @@ public final class ModelGateway {
     }
     rates.sweep();
     runaway.sweep();
+    leases.expire();
+  }
+
+  /** Returns this replica's unused budget leases (calls still in flight settle theirs as they end). */
+  public void close() {
+    leases.close();
   }
 
   /** Settles reservations left by dead gateways and drops expired counters (every few seconds). */
@@ -162,6 +172,13 @@ public final class ModelGateway {
         call.serve();
       } catch (ModelError e) {
         call.error(e);
+      } catch (BudgetLeases.Busy e) {
+        call.error(new ModelError(503, "overloaded", "the model gateway is overloaded (" + e.getMessage()
+            + "); retry shortly").header("Retry-After", "1"));
+      } catch (StoreException e) {
+        LOG.log(System.Logger.Level.WARNING, "model call failed: the budget store did not answer", e);
+        call.error(new ModelError(503, "store_unavailable", "the budget store is unavailable; retry shortly")
+            .header("Retry-After", "1"));
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "model call failed", e);
         call.error(new ModelError(500, "internal_error", "the model gateway failed: " + e));
@@ -324,7 +341,7 @@ public final class ModelGateway {
         List<BudgetCounter> charged = counters(settings);
         long worstNano = worstCaseNano(pinned, promptBound, maxOut, charged);
         asked = new Amount(promptBound + maxOut, worstNano);
-        Reservation.Granted grant = reserve(charged, asked);
+        BudgetLeases.Held grant = reserve(charged, asked);
         Outcome outcome = Outcome.FAILED;
         Relay relay = new Relay(stream, body.path("stream_options").path("include_usage").asBoolean(false));
         try {
@@ -486,14 +503,14 @@ public final class ModelGateway {
       return worst;
     }
 
-    private Reservation.Granted reserve(List<BudgetCounter> charged, Amount asked) {
+    private BudgetLeases.Held reserve(List<BudgetCounter> charged, Amount asked) {
       if (charged.isEmpty()) {
         return null;
       }
       Duration hold = cfg.budgets().stream().map(ModelConfig.BudgetRule::holdFor).max(Comparator.naturalOrder())
           .orElse(Duration.ofMinutes(15));
-      Reservation r = budgets.reserve(charged, asked, hold);
-      if (r instanceof Reservation.Denied d) {
+      BudgetLeases.Result r = leases.reserve(charged, asked, hold);
+      if (r instanceof BudgetLeases.Refused(Reservation.Denied d)) {
         BudgetCounter c = d.counter();
         boolean tokens = c.limitTokens() >= 0 && d.usedAndReserved().tokens() + d.asked().tokens() > c.limitTokens();
         String what = tokens
@@ -511,8 +528,8 @@ public final class ModelGateway {
         }
         throw e;
       }
-      Reservation.Granted g = (Reservation.Granted) r;
-      Amount left = g.remainingTokensAndNano();
+      BudgetLeases.Held g = (BudgetLeases.Held) r;
+      Amount left = g.remaining();
       if (left.tokens() >= 0) {
         limitHeaders.put("X-Flightdeck-Budget-Remaining-Tokens", Long.toString(left.tokens()));
       }
@@ -688,14 +705,14 @@ public final class ModelGateway {
     }
 
     /** After the answer: settles the budget reservation with what the call used, and caches the answer. */
-    private void settle(Reservation.Granted grant, Relay relay, Outcome outcome) {
+    private void settle(BudgetLeases.Held grant, Relay relay, Outcome outcome) {
       Amount used = account(relay, outcome);
       if (grant != null) {
         try {
-          budgets.settle(grant.reservationId(), used);
+          leases.settle(grant, used);
         } catch (RuntimeException e) {
-          LOG.log(System.Logger.Level.WARNING, "settling budget reservation " + grant.reservationId()
-              + " failed; the sweeper charges it in full when its hold expires: " + e.getMessage());
+          LOG.log(System.Logger.Level.WARNING, "settling a budget reservation failed; the sweeper charges it in full"
+              + " when its hold expires: " + e.getMessage());
         }
       }
       count("flightdeck_model_calls", "agent", who.agent(), "version", who.version(), "outcome",

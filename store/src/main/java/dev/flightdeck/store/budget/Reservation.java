@@ -7,10 +7,18 @@ public sealed interface Reservation permits Reservation.Granted, Reservation.Den
    * The amount is held on every counter until {@link BudgetStore#settle} (or the sweeper, once the
    * hold expires) settles {@code reservationId}.
    *
+   * @param counters the keys of the counters it is held on, in key order
    * @param remainingTokensAndNano the smallest allowance left after this reservation over all
    *     counters, per dimension; -1 where no counter has a limit
    */
-  record Granted(long reservationId, Amount reserved, Amount remainingTokensAndNano) implements Reservation {}
+  record Granted(long reservationId, java.util.List<String> counters, Amount reserved, Amount remainingTokensAndNano)
+      implements Reservation {
+
+    /** Copies the keys. */
+    public Granted {
+      counters = java.util.List.copyOf(counters);
+    }
+  }
 
   /**
    * Nothing was reserved: {@code counter} (the first in key order without room) has

@@ -1,0 +1,197 @@
+package dev.flightdeck.store.budget;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flightdeck.store.Database;
+import dev.flightdeck.store.Dialect;
+import dev.flightdeck.store.TestDatabases;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Leases keep {@link BudgetStore}'s guarantee (never more granted than the limit, every use
+ * charged) while asking the store once per slice instead of once per call: two gateway
+ * processes, each with its own {@link BudgetLeases} and connection pool, on one database.
+ */
+class BudgetLeasesIT {
+
+  private static final long ASK = 100;
+  private static final Duration HOLD = Duration.ofMinutes(5);
+  private static final long NEVER = Long.MAX_VALUE;
+
+  @TempDir Path dir;
+
+  private List<Database> twoProcesses(Dialect dialect) {
+    if (dialect == Dialect.SQLITE) {
+      return List.of(Database.sqlite(dir), Database.sqlite(dir));
+    }
+    String url = TestDatabases.freshPostgresUrl();
+    return List.of(Database.postgres(url), Database.postgres(url));
+  }
+
+  private static <T> List<T> runTogether(List<Callable<T>> tasks, int threads) throws Exception {
+    try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<T>> futures = new ArrayList<>();
+      for (Callable<T> task : tasks) {
+        futures.add(pool.submit(() -> {
+          go.await();
+          return task.call();
+        }));
+      }
+      go.countDown();
+      List<T> out = new ArrayList<>();
+      for (Future<T> f : futures) {
+        out.add(f.get());
+      }
+      return out;
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void aBurstPastTheLimit_grantsAtMostTheLimit_strandsAtMostOneSlicePerProcess_andChargesEveryCall(Dialect d)
+      throws Exception {
+    List<Database> dbs = twoProcesses(d);
+    try {
+      long limit = 1_000 * ASK; // 1,000 calls; a slice (1/64) holds 15
+      BudgetCounter agent = new BudgetCounter("budget/daily/agent/triage/2026-11-23", "daily", limit, -1, NEVER);
+      BudgetCounter team = new BudgetCounter("budget/team/team/support", "team", -1, -1, NEVER);
+      List<BudgetLeases> leases = dbs.stream().map(db -> new BudgetLeases(new BudgetStore(db, Clock.systemUTC()),
+          Clock.systemUTC(), Duration.ofMinutes(1), 64, 8, Duration.ofMinutes(1))).toList();
+      List<Callable<BudgetLeases.Result>> calls = new ArrayList<>();
+      for (int i = 0; i < 1_300; i++) {
+        BudgetLeases l = leases.get(i % 2);
+        calls.add(() -> l.reserve(List.of(team, agent), new Amount(ASK, 0), HOLD));
+      }
+      List<BudgetLeases.Result> outcomes = runTogether(calls, 64);
+
+      List<BudgetLeases.Held> held = outcomes.stream()
+          .flatMap(r -> r instanceof BudgetLeases.Held h ? java.util.stream.Stream.of(h) : java.util.stream.Stream.empty())
+          .toList();
+      long slice = limit / 64;
+      long asked = leases.stream().mapToLong(BudgetLeases::leasesAsked).sum();
+      // Left unused near the limit: at most a slice per process, and what remained of each lease
+      // whose calls were still in flight (less than one call's ask; here every lease's).
+      assertThat((long) held.size()).as("granted calls").isLessThanOrEqualTo(limit / ASK)
+          .isGreaterThanOrEqualTo((limit - 2 * slice - asked * ASK) / ASK);
+      assertThat(outcomes).filteredOn(r -> r instanceof BudgetLeases.Refused).allSatisfy(r ->
+          assertThat(((BudgetLeases.Refused) r).denied().counter().key()).isEqualTo(agent.key()));
+      assertThat(asked).as("leases asked of the store for %d grants", held.size()).isLessThan(held.size() / 5);
+
+      // Every call ends, using 80 tokens, and both processes stop: their leases are settled.
+      for (int i = 0; i < held.size(); i++) {
+        leases.get(i % 2).settle(held.get(i), new Amount(80, 0));
+      }
+      leases.forEach(BudgetLeases::close);
+      BudgetStore store = new BudgetStore(dbs.getFirst(), Clock.systemUTC());
+      for (BudgetCounter c : List.of(agent, team)) {
+        CounterState s = store.counter(c.key()).orElseThrow();
+        assertThat(s.used()).as(c.key()).isEqualTo(new Amount(80L * held.size(), 0));
+        assertThat(s.reserved()).as(c.key()).isEqualTo(Amount.ZERO);
+      }
+      assertThat(store.sweepExpired()).as("no reservation left behind").isZero();
+    } finally {
+      dbs.forEach(Database::close);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void farFromTheLimit_eachProcessAsksTheStoreOncePerLease(Dialect d) throws Exception {
+    List<Database> dbs = twoProcesses(d);
+    try {
+      BudgetCounter agent = new BudgetCounter("budget/daily/agent/triage/2026-11-23", "daily", -1, 5_000_000_000L, NEVER);
+      List<BudgetLeases> leases = dbs.stream().map(db -> new BudgetLeases(new BudgetStore(db, Clock.systemUTC()),
+          Clock.systemUTC(), Duration.ofMinutes(1), 64, 8, Duration.ofMinutes(1))).toList();
+      List<Callable<Void>> calls = new ArrayList<>();
+      for (int i = 0; i < 2_000; i++) {
+        BudgetLeases l = leases.get(i % 2);
+        calls.add(() -> {
+          BudgetLeases.Held h = (BudgetLeases.Held) l.reserve(List.of(agent), new Amount(200, 60_000), HOLD);
+          assertThat(h.remaining().nanoUsd()).isPositive();
+          assertThat(h.remaining().tokens()).as("no token limit").isEqualTo(-1);
+          l.settle(h, new Amount(150, 45_000));
+          return null;
+        });
+      }
+      runTogether(calls, 32);
+      assertThat(leases).allSatisfy(l -> {
+        assertThat(l.leasesAsked()).isEqualTo(1);
+        assertThat(l.directReservations()).isZero();
+      });
+      leases.forEach(BudgetLeases::close);
+      CounterState s = new BudgetStore(dbs.getFirst(), Clock.systemUTC()).counter(agent.key()).orElseThrow();
+      assertThat(s.used()).isEqualTo(new Amount(2_000 * 150, 2_000 * 45_000L));
+      assertThat(s.reserved()).isEqualTo(Amount.ZERO);
+    } finally {
+      dbs.forEach(Database::close);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void leasesEnd_whenDue_whenTheBudgetChanges_andADeadProcessIsChargedItsWholeSlice(Dialect d) {
+    Database db = d == Dialect.SQLITE ? Database.sqlite(dir) : Database.postgres(TestDatabases.freshPostgresUrl());
+    try {
+      BudgetStoreIT.TestClock clock = new BudgetStoreIT.TestClock(1_000_000);
+      BudgetStore store = new BudgetStore(db, clock);
+      BudgetLeases leases = new BudgetLeases(store, clock, Duration.ofSeconds(1), 64, 8, Duration.ofSeconds(5));
+      BudgetCounter daily = new BudgetCounter("budget/daily/agent/a", "daily", 64_000, -1, NEVER);
+      Amount ask = new Amount(ASK, 0);
+
+      BudgetLeases.Held first = (BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD);
+      assertThat(first.direct()).as("leased, not reserved in the store").isNull();
+      assertThat(store.counter(daily.key()).orElseThrow().reserved().tokens()).as("one slice").isEqualTo(1_000);
+      assertThat(first.remaining().tokens()).isEqualTo(64_000 - ASK);
+      leases.settle(first, new Amount(70, 0));
+
+      // Due: expire() ends it, and it is settled at once since no call is in flight.
+      clock.advance(Duration.ofSeconds(1));
+      assertThat(leases.expire()).isEqualTo(1);
+      assertThat(store.counter(daily.key()).orElseThrow()).extracting(CounterState::used, CounterState::reserved)
+          .containsExactly(new Amount(70, 0), Amount.ZERO);
+
+      // A call in flight keeps its lease's reservation until it settles.
+      BudgetLeases.Held second = (BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD);
+      // The budget is raised: the next call ends the old lease and takes a slice of the new limit.
+      BudgetCounter raised = new BudgetCounter(daily.key(), "daily", 128_000, -1, NEVER);
+      BudgetLeases.Held third = (BudgetLeases.Held) leases.reserve(List.of(raised), ask, HOLD);
+      assertThat(store.counter(daily.key()).orElseThrow().reserved().tokens()).isEqualTo(1_000 + 2_000);
+      leases.settle(second, new Amount(100, 0)); // the old lease drains: it is settled now
+      assertThat(store.counter(daily.key()).orElseThrow()).extracting(CounterState::used, CounterState::reserved)
+          .containsExactly(new Amount(170, 0), new Amount(2_000, 0));
+      leases.settle(third, new Amount(30, 0));
+
+      // The process dies with its lease: after the lease's hold the sweeper charges the whole slice.
+      clock.advance(HOLD.plusSeconds(2));
+      assertThat(store.sweepExpired()).isEqualTo(1);
+      assertThat(store.counter(daily.key()).orElseThrow()).extracting(CounterState::used, CounterState::reserved)
+          .containsExactly(new Amount(2_170, 0), Amount.ZERO);
+
+      // A small budget is not leased: every call is reserved in the store.
+      BudgetCounter session = new BudgetCounter("budget/s/session/a/1", "s", 20_000, -1, NEVER);
+      BudgetLeases.Held small = (BudgetLeases.Held) leases.reserve(List.of(raised, session), new Amount(200, 0), HOLD);
+      assertThat(small.leased()).extracting(BudgetLeases.Lease::counterKey).containsExactly(raised.key());
+      assertThat(small.direct().counters()).containsExactly(session.key());
+      leases.settle(small, new Amount(200, 0));
+      leases.close();
+      assertThat(store.counter(session.key()).orElseThrow().used()).isEqualTo(new Amount(200, 0));
+      assertThat(store.counter(raised.key()).orElseThrow()).extracting(CounterState::used, CounterState::reserved)
+          .containsExactly(new Amount(2_370, 0), Amount.ZERO);
+    } finally {
+      db.close();
+    }
+  }
+}
