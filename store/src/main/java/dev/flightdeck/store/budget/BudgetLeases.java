@@ -33,10 +33,11 @@ import java.util.function.Supplier;
  * until the lease period passes, so the last part of every budget is granted call by call.
  *
  * <p>What it costs: allowance leased by one process is not available to another until that lease
- * ends. A lease ends after {@code leaseFor} (1 s by default) or when its slice runs out, and is
- * settled with what its calls used as soon as its last call settles. So near its limit a call can
- * be denied while up to one slice per other process is leased and unused (for at most about
- * {@code leaseFor}), plus, per lease whose calls are still in flight, what was left of it (less
+ * ends. A lease ends when its slice runs out, when no call took from it for {@code idleFor} (5 s
+ * by default), or at the latest {@code maxAge} (1 min) after it was taken, and is settled with
+ * what its calls used as soon as its last call settles. A lease in use is not stranded: its own
+ * process is spending it. So near its limit a call can be denied while up to one slice per other
+ * process is leased and unused (for at most about {@code idleFor}), plus, per lease whose calls are still in flight, what was left of it (less
  * than one call's ask); it is never granted beyond the limit. When a process dies with a lease, the
  * store's sweeper charges the whole slice when the lease's hold expires: spend is over-counted,
  * never under-counted.
@@ -53,7 +54,8 @@ public final class BudgetLeases implements AutoCloseable {
 
   private final BudgetStore store;
   private final Clock clock;
-  private final long leaseMillis;
+  private final long idleMillis;
+  private final long maxAgeMillis;
   private final int sliceDivisor;
   private final Semaphore storeSlots;
   private final long storeWaitNanos;
@@ -62,28 +64,33 @@ public final class BudgetLeases implements AutoCloseable {
   private final LongAdder direct = new LongAdder();
 
   /**
-   * @param leaseFor how long a lease grants calls before it is returned (and renewed on demand)
+   * @param idleFor a lease no call took from for this long is returned
+   * @param maxAge a lease is returned this long after it was taken at the latest (and renewed on demand)
    * @param sliceDivisor a slice is the limit divided by this, on each limited dimension
    * @param storeSlots store calls on the call path at once
    * @param storeWait how long a call waits for one of those
    */
-  public BudgetLeases(BudgetStore store, Clock clock, Duration leaseFor, int sliceDivisor, int storeSlots,
-      Duration storeWait) {
-    if (leaseFor.isNegative() || leaseFor.isZero() || sliceDivisor < 1 || storeSlots < 1 || storeWait.isNegative()) {
-      throw new IllegalArgumentException("budget leases: expected a positive lease period, slice divisor and store slots,"
-          + " got " + leaseFor + ", " + sliceDivisor + ", " + storeSlots);
+  public BudgetLeases(BudgetStore store, Clock clock, Duration idleFor, Duration maxAge, int sliceDivisor,
+      int storeSlots, Duration storeWait) {
+    if (!idleFor.isPositive() || !maxAge.isPositive() || sliceDivisor < 1 || storeSlots < 1 || storeWait.isNegative()) {
+      throw new IllegalArgumentException("budget leases: expected positive idle and age limits, slice divisor and store"
+          + " slots, got " + idleFor + ", " + maxAge + ", " + sliceDivisor + ", " + storeSlots);
     }
     this.store = store;
     this.clock = clock;
-    this.leaseMillis = leaseFor.toMillis();
+    this.idleMillis = idleFor.toMillis();
+    this.maxAgeMillis = maxAge.toMillis();
     this.sliceDivisor = sliceDivisor;
     this.storeSlots = new Semaphore(storeSlots);
     this.storeWaitNanos = storeWait.toNanos();
   }
 
-  /** Leases of 1 s, slices of 1/64 of a limit, 8 store calls at once, waits of at most 2 s. */
+  /**
+   * Leases returned after 5 s unused or 1 min in all, slices of 1/64 of a limit, 12 store calls at
+   * once (of a pool of 16 connections: settling and sweeping keep the rest), waits of at most 5 s.
+   */
   public BudgetLeases(BudgetStore store, Clock clock) {
-    this(store, clock, Duration.ofSeconds(1), 64, 8, Duration.ofSeconds(2));
+    this(store, clock, Duration.ofSeconds(5), Duration.ofMinutes(1), 64, 12, Duration.ofSeconds(5));
   }
 
   /** What {@link #reserve} decided. */
@@ -177,7 +184,7 @@ public final class BudgetLeases implements AutoCloseable {
       Lease old;
       synchronized (s) {
         old = s.current;
-        if (old == null || now - old.created < leaseMillis) {
+        if (old == null || !old.due(now)) {
           if (old == null && now >= s.directUntil && s.refill == null) {
             s.removed = true; // idle: forget it (a call that already holds it fetches a new one)
             slots.remove(s.key, s);
@@ -242,7 +249,7 @@ public final class BudgetLeases implements AutoCloseable {
         }
         long now = clock.millis();
         Lease l = s.current;
-        if (l != null && (!l.counter.equals(c) || now - l.created >= leaseMillis)) {
+        if (l != null && (!l.counter.equals(c) || l.due(now))) {
           ended = l; // the budget changed, or the lease is due: a fresh one reflects the store now
           s.current = null;
           l = null;
@@ -280,14 +287,14 @@ public final class BudgetLeases implements AutoCloseable {
       long created = clock.millis();
       // The lease's calls may start until it ends and then run for their own hold.
       leased.increment();
-      Reservation r = withStore(() -> store.reserve(List.of(c), slice, holdFor.plusMillis(leaseMillis)));
+      Reservation r = withStore(() -> store.reserve(List.of(c), slice, holdFor.plusMillis(maxAgeMillis)));
       synchronized (s) {
         if (r instanceof Reservation.Granted g) {
           fresh = new Lease(c, g, created);
           fresh.take(asked);
           s.current = fresh;
         } else {
-          s.directUntil = created + leaseMillis; // no whole slice left: call by call for a while
+          s.directUntil = created + idleMillis; // no whole slice left: call by call for a while
         }
       }
       return fresh;
@@ -380,6 +387,7 @@ public final class BudgetLeases implements AutoCloseable {
     private long takenTokens;
     private long takenNano;
     private int inFlight;
+    private long lastTaken;
     private boolean ended;
     private boolean settled;
 
@@ -387,6 +395,12 @@ public final class BudgetLeases implements AutoCloseable {
       this.counter = counter;
       this.grant = grant;
       this.created = created;
+      this.lastTaken = created;
+    }
+
+    /** Whether it should end: unused for the idle period, or older than the maximum age. */
+    synchronized boolean due(long now) {
+      return now - lastTaken >= idleMillis || now - created >= maxAgeMillis;
     }
 
     synchronized boolean take(Amount asked) {
@@ -399,6 +413,7 @@ public final class BudgetLeases implements AutoCloseable {
       takenTokens += asked.tokens();
       takenNano += asked.nanoUsd();
       inFlight++;
+      lastTaken = clock.millis();
       return true;
     }
 

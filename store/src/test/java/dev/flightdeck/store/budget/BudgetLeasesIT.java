@@ -69,7 +69,8 @@ class BudgetLeasesIT {
       BudgetCounter agent = new BudgetCounter("budget/daily/agent/triage/2026-11-23", "daily", limit, -1, NEVER);
       BudgetCounter team = new BudgetCounter("budget/team/team/support", "team", -1, -1, NEVER);
       List<BudgetLeases> leases = dbs.stream().map(db -> new BudgetLeases(new BudgetStore(db, Clock.systemUTC()),
-          Clock.systemUTC(), Duration.ofMinutes(1), 64, 8, Duration.ofMinutes(1))).toList();
+          Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofMinutes(1), 64, 8,
+          Duration.ofMinutes(1))).toList();
       List<Callable<BudgetLeases.Result>> calls = new ArrayList<>();
       for (int i = 0; i < 1_300; i++) {
         BudgetLeases l = leases.get(i % 2);
@@ -114,7 +115,8 @@ class BudgetLeasesIT {
     try {
       BudgetCounter agent = new BudgetCounter("budget/daily/agent/triage/2026-11-23", "daily", -1, 5_000_000_000L, NEVER);
       List<BudgetLeases> leases = dbs.stream().map(db -> new BudgetLeases(new BudgetStore(db, Clock.systemUTC()),
-          Clock.systemUTC(), Duration.ofMinutes(1), 64, 8, Duration.ofMinutes(1))).toList();
+          Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofMinutes(1), 64, 8,
+          Duration.ofMinutes(1))).toList();
       List<Callable<Void>> calls = new ArrayList<>();
       for (int i = 0; i < 2_000; i++) {
         BudgetLeases l = leases.get(i % 2);
@@ -147,7 +149,8 @@ class BudgetLeasesIT {
     try {
       BudgetStoreIT.TestClock clock = new BudgetStoreIT.TestClock(1_000_000);
       BudgetStore store = new BudgetStore(db, clock);
-      BudgetLeases leases = new BudgetLeases(store, clock, Duration.ofSeconds(1), 64, 8, Duration.ofSeconds(5));
+      BudgetLeases leases = new BudgetLeases(store, clock, Duration.ofSeconds(1), Duration.ofMinutes(1), 64, 8,
+          Duration.ofSeconds(5));
       BudgetCounter daily = new BudgetCounter("budget/daily/agent/a", "daily", 64_000, -1, NEVER);
       Amount ask = new Amount(ASK, 0);
 
@@ -157,7 +160,7 @@ class BudgetLeasesIT {
       assertThat(first.remaining().tokens()).isEqualTo(64_000 - ASK);
       leases.settle(first, new Amount(70, 0));
 
-      // Due: expire() ends it, and it is settled at once since no call is in flight.
+      // Unused for a second: expire() ends it, and it is settled at once since no call is in flight.
       clock.advance(Duration.ofSeconds(1));
       assertThat(leases.expire()).isEqualTo(1);
       assertThat(store.counter(daily.key()).orElseThrow()).extracting(CounterState::used, CounterState::reserved)
@@ -175,7 +178,7 @@ class BudgetLeasesIT {
       leases.settle(third, new Amount(30, 0));
 
       // The process dies with its lease: after the lease's hold the sweeper charges the whole slice.
-      clock.advance(HOLD.plusSeconds(2));
+      clock.advance(HOLD.plusMinutes(1));
       assertThat(store.sweepExpired()).isEqualTo(1);
       assertThat(store.counter(daily.key()).orElseThrow()).extracting(CounterState::used, CounterState::reserved)
           .containsExactly(new Amount(2_170, 0), Amount.ZERO);
