@@ -249,7 +249,7 @@ public final class BudgetLeases implements AutoCloseable {
         }
         long now = clock.millis();
         Lease l = s.current;
-        if (l != null && (!l.counter.equals(c) || l.due(now))) {
+        if (l != null && (!sameLimits(l.counter, c) || l.due(now))) {
           ended = l; // the budget changed, or the lease is due: a fresh one reflects the store now
           s.current = null;
           l = null;
@@ -306,6 +306,15 @@ public final class BudgetLeases implements AutoCloseable {
       }
       done.complete(null);
     }
+  }
+
+  /**
+   * Whether a lease taken for {@code leased} serves {@code now}: the same budget and limits. The
+   * expiry is left out: a session's moves with every call, and the lease's own renewal extends it.
+   */
+  private static boolean sameLimits(BudgetCounter leased, BudgetCounter now) {
+    return leased.limitTokens() == now.limitTokens() && leased.limitNanoUsd() == now.limitNanoUsd()
+        && leased.budget().equals(now.budget());
   }
 
   private static void endOutside(Lease ended) {

@@ -120,8 +120,10 @@ class BudgetLeasesIT {
       List<Callable<Void>> calls = new ArrayList<>();
       for (int i = 0; i < 2_000; i++) {
         BudgetLeases l = leases.get(i % 2);
+        // A session's counter is kept 30 days after its last call: its expiry moves with every call.
+        BudgetCounter sliding = new BudgetCounter(agent.key(), agent.budget(), -1, agent.limitNanoUsd(), 1_000_000L + i);
         calls.add(() -> {
-          BudgetLeases.Held h = (BudgetLeases.Held) l.reserve(List.of(agent), new Amount(200, 60_000), HOLD);
+          BudgetLeases.Held h = (BudgetLeases.Held) l.reserve(List.of(sliding), new Amount(200, 60_000), HOLD);
           assertThat(h.remaining().nanoUsd()).isPositive();
           assertThat(h.remaining().tokens()).as("no token limit").isEqualTo(-1);
           l.settle(h, new Amount(150, 45_000));
