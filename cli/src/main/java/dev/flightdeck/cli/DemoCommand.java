@@ -203,8 +203,10 @@ final class DemoCommand implements Callable<Integer> {
         home.resolve("server").toString(), "--port", Integer.toString(apiPort), "--gateway-port", Integer.toString(gatewayPort)),
         // The first start saves its admin token to FLIGHTDECK_CONFIG: the demo's file, never ~/.flightdeck.
         Map.of("FLIGHTDECK_CONFIG", config.toString()));
+    Path scenarioCopy = home.resolve("resources").resolve(ex.relativize(scenario).toString());
+    write(scenarioCopy, read(scenario));
     DemoProcesses.Child simChild = children.start("sim", List.of("sim", "llm", "--port", Integer.toString(simPort),
-        "--scenario", scenario.toAbsolutePath().toString()), Map.of());
+        "--scenario", scenarioCopy.toString()), Map.of());
     children.awaitReady(serverChild, "ready", START_TIMEOUT, () -> ok(server + "/readyz") && token(config).isPresent());
     tl.event("server ready: API " + server + ", gateway " + gateway + "; admin token saved in " + display(config));
     children.awaitReady(simChild, "ready", START_TIMEOUT, () -> ok(simBase + "/models"));
