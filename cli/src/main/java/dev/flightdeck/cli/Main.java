@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         ServerCommand.class,
         SimCommand.class,
+        AgentCommand.class,
         DemoCommand.class,
         EvalCommand.class,
         ApplyCommand.class,

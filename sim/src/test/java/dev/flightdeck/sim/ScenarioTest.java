@@ -20,6 +20,11 @@ class ScenarioTest {
     rejects("rules: []", "s.yaml: models: expected a list of model ids, such as [gpt-4o-mini-2024-07-18]");
     rejects("models: [m]\nrules: [{when: {user: \"(\"}, reply: x}]",
         "s.yaml: rules[0].when.user: not a valid regular expression: Unclosed group near index 1");
+    rejects("models: [m]\nrules: [{when: {system: \"[a\"}, reply: x}]",
+        "s.yaml: rules[0].when.system: not a valid regular expression: Unclosed character class near index 1");
+    rejects("models: [m]\nrules: [{when: {system: 3}, reply: x}]", "s.yaml: rules[0].when.system: expected a non-empty string");
+    rejects("models: [m]\nrules: [{when: {prompt: x}, reply: x}]",
+        "s.yaml: rules[0].when.prompt: unknown field; expected one of lastRole, system, tool, user");
     rejects("models: [m]\nrules: [{reply: x, colour: red}]",
         "s.yaml: rules[0].colour: unknown field; expected one of fault, latency, name, reply, toolCalls, usage, when");
     rejects("models: [m]\nrules: [{reply: x, fault: {kind: explode}}]",
