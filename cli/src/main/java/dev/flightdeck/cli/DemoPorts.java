@@ -45,7 +45,7 @@ final class DemoPorts {
       return false;
     }
     try (ServerSocket s = new ServerSocket()) {
-      s.setReuseAddress(false);
+      s.setReuseAddress(true); // as servers bind: a port whose last connections are in TIME_WAIT is free
       s.bind(new InetSocketAddress("127.0.0.1", port));
       return true;
     } catch (IOException e) {
