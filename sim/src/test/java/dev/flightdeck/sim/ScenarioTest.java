@@ -47,7 +47,11 @@ class ScenarioTest {
     Scenario s = Scenario.read(java.nio.file.Path.of("..", "examples", "sim", "support-triage.yaml"));
     assertThat(s.models()).containsExactly("gpt-4o-mini-2024-07-18", "claude-sonnet-4-5");
     assertThat(s.rules()).extracting(Scenario.Rule::name)
-        .containsExactly("lookup-billing", "route-billing", "route-outage", "flaky", "stuck-in-a-loop");
+        .containsExactly("v3-outage-loop", "v2-lookup", "v2-billing", "v2-account", "v2-incidents", "v2-search-export",
+            "v2-search", "v2-general", "lookup-billing", "route-billing", "v1-search-incidents", "v1-search-account",
+            "v1-search-export", "v1-search-general", "v1-incidents", "v1-account", "v1-general", "route-outage", "flaky",
+            "stuck-in-a-loop");
+    assertThat(s.rules().get(0).system().pattern()).isEqualTo("Knowledge base:");
     assertThat(s.latency().distribution()).isEqualTo("lognormal");
   }
 

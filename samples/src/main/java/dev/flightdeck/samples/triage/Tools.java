@@ -51,6 +51,9 @@ final class Tools {
       new Article("KB-202", "Lost two-factor device",
           "A customer who lost their two-factor device signs in with a recovery code. Without one, the account "
               + "team verifies identity by video call and resets two-factor; this takes up to one business day."),
+      new Article("KB-203", "Single sign-on",
+          "Enterprise workspaces can require SAML single sign-on from Settings, Security. The identity provider's "
+              + "metadata URL and a verified domain are needed; members without an SSO identity lose access at once."),
       new Article("KB-301", "Outages and the status page",
           "When many customers cannot log in or pages fail with 5xx errors, check status.flightdeck.example. "
               + "Open incidents are handled by the on-call engineer; link the ticket to the incident."),
@@ -60,6 +63,9 @@ final class Tools {
       new Article("KB-401", "Exporting data",
           "Workspace owners export all projects as CSV or JSON from Settings, Data, Export. Exports over 1 GB are "
               + "emailed as a download link that is valid for 7 days."),
+      new Article("KB-403", "Deleting a workspace",
+          "Owners delete a workspace from Settings, Danger zone. Data is kept for 30 days in case of a mistake, then "
+              + "erased from backups within 60 days; invoices are kept for 10 years as the law requires."),
       new Article("KB-402", "Plans and seats",
           "Free has 3 seats, Team 20 and Pro 50; Enterprise is unlimited. Seats are prorated when added mid-cycle. "
               + "Downgrades take effect at the end of the billing period."));

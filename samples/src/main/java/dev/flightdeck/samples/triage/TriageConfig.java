@@ -73,7 +73,8 @@ public record TriageConfig(String version, String model, String systemPrompt, do
         docs.add(it.nextValue());
       }
     } catch (JacksonException e) {
-      throw new FlightdeckException(yamlFile + ": not valid YAML: " + e.getOriginalMessage());
+      String where = e.getLocation() == null ? "" : ":" + e.getLocation().getLineNr() + ":" + e.getLocation().getColumnNr();
+      throw new FlightdeckException(yamlFile + where + ": not valid YAML: " + e.getOriginalMessage().strip().replaceAll("\\s*\\n\\s*", " "));
     } catch (IOException e) {
       throw new FlightdeckException("cannot read " + yamlFile + ": " + e.getMessage(), e);
     }
