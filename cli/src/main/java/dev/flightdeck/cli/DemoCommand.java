@@ -259,7 +259,11 @@ final class DemoCommand implements Callable<Integer> {
   // The story
 
   private void story(Setup s, Path home, DemoTraffic traffic) {
-    DemoProcesses.sleep(Duration.ofSeconds(3));
+    // A few answers first: the agents' first requests load their HTTP and JSON code.
+    long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (answered(traffic) < 2 * rate && System.nanoTime() < until) {
+      DemoProcesses.sleep(Duration.ofMillis(200));
+    }
     tl.event("traffic so far: " + tallies(traffic), List.of("routes from " + display(examplesDir().resolve("support-triage.yaml"))
         + ": " + routes()));
 
@@ -558,6 +562,12 @@ final class DemoCommand implements Callable<Integer> {
         }
       }
       Files.createDirectories(home);
+      try {
+        // The server's log and the CLI config hold the demo's admin token: for this user's eyes only.
+        Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+      } catch (UnsupportedOperationException e) {
+        // not a POSIX file system
+      }
       Files.writeString(home.resolve(MARKER), "This folder belongs to `flightdeck demo`, which wipes it at each start.\n");
       return home;
     } catch (IOException e) {
@@ -585,6 +595,10 @@ final class DemoCommand implements Callable<Integer> {
         : " (" + (t.failed() > 0 ? t.failed() + " failed" : "") + (t.failed() > 0 && t.halted() > 0 ? ", " : "")
         + (t.halted() > 0 ? t.halted() + " halted" : "") + ")")));
     return traffic.sent() + " tickets sent; answered by " + (parts.isEmpty() ? "none yet" : String.join(", ", parts));
+  }
+
+  private static long answered(DemoTraffic traffic) {
+    return traffic.tallies().values().stream().mapToLong(DemoTraffic.Tally::requests).sum();
   }
 
   private static String steps(JsonNode rollout) {
