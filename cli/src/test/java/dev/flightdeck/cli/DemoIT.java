@@ -75,7 +75,7 @@ class DemoIT {
     assertThat(demo.isAlive()).as(String.join("\n", lines)).isTrue();
     assertThat(processesUnder(home)).as("the server, the simulated LLM and the agents run").hasSizeGreaterThanOrEqualTo(5);
 
-    demo.destroy(); // SIGTERM: the same shutdown hook as Ctrl-C's SIGINT
+    demo.toHandle().destroy(); // SIGTERM, which runs the same shutdown hook as Ctrl-C; Process.destroy would close its output
 
     assertThat(demo.waitFor(30, TimeUnit.SECONDS)).isTrue();
     reader.join(Duration.ofSeconds(5));
