@@ -49,6 +49,8 @@ public final class AgentCommand {
 
     @Override
     public Integer call() throws Exception {
+      // Taken first, before the parent has a chance to die: an orphan's parent is init (PID 1), which never exits.
+      Optional<ProcessHandle> parent = ProcessHandle.current().parent().filter(p -> p.pid() > 1);
       String key = Optional.ofNullable(Connection.env.get("FLIGHTDECK_MODEL_KEY")).filter(k -> !k.isBlank())
           .or(() -> Optional.ofNullable(Connection.env.get("OPENAI_API_KEY")).filter(k -> !k.isBlank()))
           .orElseThrow(() -> new CliException(ExitCodes.INVALID, List.of(
@@ -68,7 +70,7 @@ public final class AgentCommand {
       };
       Runtime.getRuntime().addShutdownHook(new Thread(stop, "support-triage-shutdown"));
       // A demo killed with -9 runs no shutdown hook: exit with the parent rather than linger as an orphan.
-      ProcessHandle.current().parent().ifPresent(p -> p.onExit().thenRun(() -> {
+      parent.ifPresent(p -> p.onExit().thenRun(() -> {
         stop.run();
         System.exit(0);
       }));

@@ -33,6 +33,8 @@ final class TriageLoop implements AutoCloseable {
   /** The session header the Flightdeck gateway gives each agent request. */
   static final String SESSION_HEADER = "X-Flightdeck-Session";
 
+  static final long MAX_COMPLETION_TOKENS = 512;
+
   /** What one ticket came to: a 200 body, or an error status and body. */
   sealed interface Outcome {
     /** The model answered. */
@@ -68,6 +70,8 @@ final class TriageLoop implements AutoCloseable {
     ChatCompletionCreateParams.Builder params = ChatCompletionCreateParams.builder()
         .model(config.model())
         .temperature(config.temperature())
+        // A one-line answer or a tool call: a cap keeps the gateway's budget reservation honest.
+        .maxCompletionTokens(MAX_COMPLETION_TOKENS)
         .addSystemMessage(systemPrompt)
         .addUserMessage(ticket);
     tools.forEach(t -> params.addTool(ChatCompletionFunctionTool.builder().function(t).build()));
