@@ -122,9 +122,9 @@ final class DemoCommand implements Callable<Integer> {
         traffic[0].rate(Math.min(rate, 2));
         explore(s, home, children);
       }
-    } catch (CliException e) {
+    } catch (RuntimeException e) {
       stopNow = true;
-      failures.add(String.join("\n", e.lines()).replaceFirst("^error: ", ""));
+      failures.add(e instanceof CliException c ? String.join("\n", c.lines()).replaceFirst("^error: ", "") : e.toString());
     } finally {
       if (stopNow) {
         if (traffic[0] != null) {
@@ -152,8 +152,7 @@ final class DemoCommand implements Callable<Integer> {
   // Set-up: ports, resources, processes, keys
 
   /** What set-up leaves for the story: where things are, and the versions it started. */
-  record Setup(String server, String gateway, String simBaseUrl, Path config, List<String> versions,
-      Map<String, Integer> agentPorts, DemoPorts ports) {}
+  record Setup(String server, String gateway, String simBaseUrl, Path config, Map<String, Integer> agentPorts) {}
 
   private Setup setUp(Path ex, Path home, DemoProcesses children) {
     Path agentFile = ex.resolve("support-triage.yaml");
@@ -252,7 +251,7 @@ final class DemoCommand implements Callable<Integer> {
     List<String> where = new ArrayList<>();
     agentPorts.forEach((v, p) -> where.add(v + " :" + p));
     tl.event("agents ready: " + String.join(", ", where));
-    return new Setup(server, gateway, simBase, config, List.copyOf(agentPorts.keySet()), agentPorts, ports);
+    return new Setup(server, gateway, simBase, config, agentPorts);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -543,9 +542,26 @@ final class DemoCommand implements Callable<Integer> {
         + "or give --examples DIR");
   }
 
-  /** Creates the demo folder, wiping it first when it is the demo's; refuses a folder that holds anything else. */
+  /**
+   * Creates the demo folder, wiping it first when it is the demo's; refuses a folder that holds
+   * anything else, or one a running demo uses.
+   */
   private static Path prepare(Path home) {
     try {
+      Path pid = home.resolve("demo.pid");
+      if (Files.isRegularFile(pid)) {
+        Optional<ProcessHandle> running = Optional.empty();
+        try {
+          running = ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).filter(ProcessHandle::isAlive)
+              .filter(p -> p.info().commandLine().map(c -> c.contains("demo")).orElse(true)); // not a reused pid
+        } catch (NumberFormatException e) {
+          // not a pid: a leftover, wiped below
+        }
+        if (running.isPresent()) {
+          throw new CliException(ExitCodes.INVALID, "error: another demo (process " + running.get().pid() + ") is using "
+              + home + "; stop it (Ctrl-C) or give another --dir");
+        }
+      }
       if (Files.isDirectory(home) && !Files.exists(home.resolve(MARKER))) {
         try (Stream<Path> s = Files.list(home)) {
           if (s.findAny().isPresent()) {
@@ -569,6 +585,7 @@ final class DemoCommand implements Callable<Integer> {
         // not a POSIX file system
       }
       Files.writeString(home.resolve(MARKER), "This folder belongs to `flightdeck demo`, which wipes it at each start.\n");
+      Files.writeString(pid, ProcessHandle.current().pid() + "\n");
       return home;
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILED, "error: cannot prepare " + home + ": " + e.getMessage());

@@ -75,10 +75,6 @@ final class DemoTraffic implements AutoCloseable {
     this.perSecond = perSecond;
   }
 
-  double rate() {
-    return perSecond;
-  }
-
   /** Tickets sent so far. */
   long sent() {
     return sent.get();
