@@ -86,7 +86,8 @@ final class TriageLoop implements AutoCloseable {
       } catch (OpenAIServiceException e) {
         int status = e.statusCode() == 429 ? 429 : 502;
         String code = e.code().orElse(e.statusCode() == 429 ? "rate_limited" : "model_error");
-        return failed(status, code, "the model call failed with HTTP " + e.statusCode() + ": " + e.getMessage(),
+        String detail = String.valueOf(e.getMessage()).replaceFirst("^\\d{3}: ", "");
+        return failed(status, code, "the model call failed with HTTP " + e.statusCode() + ": " + detail,
             trajectory, usage);
       } catch (OpenAIException e) {
         return failed(502, "model_unreachable", "the model call failed: " + e.getMessage(), trajectory, usage);
