@@ -81,6 +81,7 @@ final class DemoCommand implements Callable<Integer> {
   private final Map<String, Long> seenDecision = new LinkedHashMap<>();
   private final List<String> failures = new ArrayList<>();
   private final Map<String, Long> evalRuns = new TreeMap<>();
+  private Duration stoppedIn = Duration.ZERO;
 
   @Override
   public Integer call() {
@@ -127,11 +128,13 @@ final class DemoCommand implements Callable<Integer> {
       failures.add(e instanceof CliException c ? String.join("\n", c.lines()).replaceFirst("^error: ", "") : e.toString());
     } finally {
       if (stopNow) {
+        long stopping = System.nanoTime();
         if (traffic[0] != null) {
           traffic[0].close();
         }
         children.close();
         removeHook(hook);
+        stoppedIn = Duration.ofNanos(System.nanoTime() - stopping);
       }
     }
     if (!failures.isEmpty()) {
@@ -144,7 +147,7 @@ final class DemoCommand implements Callable<Integer> {
     if (!stopNow) {
       waitForever();
     }
-    tl.plain("Stopped every process the demo started.");
+    tl.plain(String.format(Locale.ROOT, "Stopped every process the demo started (in %.1fs).", stoppedIn.toMillis() / 1000.0));
     return ExitCodes.OK;
   }
 

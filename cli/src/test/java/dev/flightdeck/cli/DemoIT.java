@@ -59,7 +59,7 @@ class DemoIT {
         .contains("✗ support-triage-v3 rolled back: its eval gate failed")
         .contains("✗ support-triage-v3 rolled back automatically")
         .containsPattern("(errorRate|tokensPerRequest)\\s+fail\\s+canary")
-        .contains("sessions halted as runaway loops", "story over", "Stopped every process the demo started.");
+        .contains("sessions halted as runaway loops", "story over", "Stopped every process the demo started");
     assertThat(Files.readString(home.resolve("config.yaml"))).contains("token: fd_");
     assertThat(processesUnder(home)).as("processes the demo started are all gone").isEmpty();
   }
