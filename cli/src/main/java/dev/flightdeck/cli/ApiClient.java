@@ -41,6 +41,11 @@ final class ApiClient {
     return Json.read(new String(send("GET", path, null, null, Duration.ofSeconds(60)), StandardCharsets.UTF_8));
   }
 
+  /** A GET whose answer is text, not JSON (the Prometheus metrics). */
+  String text(String path) {
+    return new String(send("GET", path, null, null, Duration.ofSeconds(60)), StandardCharsets.UTF_8);
+  }
+
   JsonNode delete(String path) {
     byte[] b = send("DELETE", path, null, null, Duration.ofSeconds(60));
     return b.length == 0 ? Json.object() : Json.read(new String(b, StandardCharsets.UTF_8));

@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
     subcommands = {
         ServerCommand.class,
         SimCommand.class,
+        AgentCommand.class,
+        DemoCommand.class,
         EvalCommand.class,
         ApplyCommand.class,
         GetCommand.class,
@@ -30,8 +32,15 @@ public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /**
+   * When set to a process id, the CLI exits as soon as that process is gone: {@code flightdeck
+   * demo} sets it for the processes it starts, so none outlives it, even after a {@code kill -9}.
+   */
+  static final String PARENT_PID_ENV = "FLIGHTDECK_PARENT_PID";
+
   /** Runs the CLI and exits with its exit code. */
   public static void main(String[] args) {
+    exitWithParent(System.getenv(PARENT_PID_ENV));
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
   }
 
@@ -59,6 +68,23 @@ public final class Main implements Runnable {
     out.flush();
     err.flush();
     return code;
+  }
+
+  /** Exits (running the shutdown hooks) when the process {@code pid} ends; nothing when it is null or blank. */
+  private static void exitWithParent(String pid) {
+    if (pid == null || pid.isBlank()) {
+      return;
+    }
+    long id;
+    try {
+      id = Long.parseLong(pid.strip());
+    } catch (NumberFormatException e) {
+      System.err.println("warning: " + PARENT_PID_ENV + " is not a process id: " + pid);
+      return;
+    }
+    ProcessHandle.of(id).ifPresentOrElse(
+        p -> p.onExit().thenRun(() -> System.exit(ExitCodes.FAILED)),
+        () -> System.exit(ExitCodes.FAILED));
   }
 
   @Override

@@ -202,7 +202,7 @@ final class RolloutView {
   }
 
   /** A decision's evidence: one aligned line per metric, each cell saying what it is. */
-  private List<String> evidence(JsonNode metrics) {
+  List<String> evidence(JsonNode metrics) {
     List<List<String>> rows = new ArrayList<>();
     for (JsonNode m : metrics) {
       rows.add(cells(m.path("metric").asText("-"), m.path("verdict").asText("-"), "canary " + arm(m.path("canary")),

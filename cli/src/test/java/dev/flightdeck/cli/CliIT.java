@@ -66,7 +66,7 @@ class CliIT {
     assertThat(get.out()).containsPattern("NAME\\s+ROUTES\\s+OWNER\\s+AGE")
         .contains("support-triage-v1:90,support-triage-v2:10");
     assertThat(cli("get", "av", "-l", "team=support", "-o", "name").out())
-        .isEqualTo("agentversion/support-triage-v1\nagentversion/support-triage-v2\n");
+        .isEqualTo("agentversion/support-triage-v1\nagentversion/support-triage-v2\nagentversion/support-triage-v3\n");
     assertThat(cli("get", "agent/support-triage", "-o", "yaml").out()).contains("kind: Agent", "weight: 90");
     assertThat(cli("get", "agent", "support-triage", "-o", "json").out()).contains("\"kind\" : \"Agent\"");
     assertThat(cli("describe", "agent", "support-triage").out()).contains("Labels:            team=support", "History (latest 1 of 1)");
@@ -192,7 +192,7 @@ class CliIT {
     Path key = write("key.txt", cli("audit", "key").out());
     Run offline = cli("audit", "verify", "--file", export.toString(), "--public-key", key.toString());
     assertThat(offline.code()).as(offline.err()).isZero();
-    assertThat(offline.out()).startsWith("ok: 5 entries");
+    assertThat(offline.out()).startsWith("ok: 6 entries");
 
     Files.writeString(export, Files.readString(export).replace("\"resource\":\"agent/support-triage\"", "\"resource\":\"agent/other\""));
     Run tampered = cli("audit", "verify", "--file", export.toString(), "--public-key", key.toString());

@@ -111,7 +111,7 @@ class ApiIT {
 
     JsonNode agent = admin.get("/api/v1/agents/support-triage").json();
     assertThat(agent.path("spec").path("routes").size()).isEqualTo(2);
-    assertThat(admin.get("/api/v1/agentversions?labelSelector=team%3Dsupport").json().path("items")).hasSize(2);
+    assertThat(admin.get("/api/v1/agentversions?labelSelector=team%3Dsupport").json().path("items")).hasSize(3);
     assertThat(admin.get("/api/v1/agentversions?labelSelector=team%3Dnobody").json().path("items")).isEmpty();
     assertThat(admin.get("/api/v1/agentversions/support-triage-v1").json().path("status").path("digest").asText())
         .startsWith("sha256:");
@@ -275,7 +275,7 @@ class ApiIT {
     assertThat(entries).extracting(e -> e.path("action").asText() + " " + e.path("resource").asText()).containsExactly(
         "token.create token/admin", "resource.create agent/support-triage",
         "resource.create agentversion/support-triage-v1", "resource.create agentversion/support-triage-v2",
-        "token.create token/ci");
+        "resource.create agentversion/support-triage-v3", "token.create token/ci");
     assertThat(entries.get(1).path("principal").asText()).isEqualTo("token:admin");
     assertThat(entries.get(1).path("after").asText()).startsWith("sha256:");
     assertThat(admin.send("POST", "/api/v1/audit/verify", null, null).json().path("ok").asBoolean()).isTrue();

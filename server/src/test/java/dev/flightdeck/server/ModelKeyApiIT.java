@@ -126,18 +126,18 @@ class ModelKeyApiIT {
     assertThat(noKey.status()).isEqualTo(404);
     assertThat(noKey.json().path("detail").asText()).contains("no model key with id mk_aaaaaaaaaaaa");
 
-    assertThat(admin.applyFiles("v3.yaml", """
+    assertThat(admin.applyFiles("v9.yaml", """
         apiVersion: flightdeck.dev/v1alpha1
         kind: AgentVersion
-        metadata: {name: support-triage-v3}
+        metadata: {name: support-triage-v9}
         spec:
           agent: support-triage
-          endpoints: [{url: "http://127.0.0.1:9103"}]
+          endpoints: [{url: "http://127.0.0.1:9109"}]
           models: [{id: gpt-4o-mini-2024-07-18, provider: openai}]
         """).status()).isEqualTo(200);
-    String id = operator.postJson("/api/v1/agentversions/support-triage-v3/keys", "{}").json().path("id").asText();
-    assertThat(operator.delete("/api/v1/agentversions/support-triage-v3").status()).isEqualTo(200);
-    assertThat(operator.get("/api/v1/agentversions/support-triage-v3/keys").json().path("items"))
+    String id = operator.postJson("/api/v1/agentversions/support-triage-v9/keys", "{}").json().path("id").asText();
+    assertThat(operator.delete("/api/v1/agentversions/support-triage-v9").status()).isEqualTo(200);
+    assertThat(operator.get("/api/v1/agentversions/support-triage-v9/keys").json().path("items"))
         .extracting(n -> n.path("id").asText()).containsExactly(id);
     assertThat(operator.delete("/api/v1/modelkeys/" + id).status()).isEqualTo(200);
   }

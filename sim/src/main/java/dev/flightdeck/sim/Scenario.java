@@ -48,11 +48,12 @@ public record Scenario(List<String> models, long seed, Latency latency, List<Rul
 
   /**
    * A rule: when the last user message matches {@code user} (a regular expression, searched),
-   * the last message has role {@code lastRole}, and the last tool result is from {@code tool}
-   * (each optional), answer with {@code reply} or {@code toolCalls}, report {@code usage}
+   * the system prompt matches {@code system} (searched in the system and developer messages, or
+   * Anthropic's {@code system}), the last message has role {@code lastRole}, and the last tool
+   * result is from {@code tool} (each optional), answer with {@code reply} or {@code toolCalls}, report {@code usage}
    * overrides, wait {@code latency} instead of the scenario's, and maybe fail with {@code fault}.
    */
-  public record Rule(String name, Pattern user, String lastRole, String tool, String reply, List<ToolCall> toolCalls,
+  public record Rule(String name, Pattern user, Pattern system, String lastRole, String tool, String reply, List<ToolCall> toolCalls,
       long promptTokens, long completionTokens, long cachedTokens, Latency latency, Fault fault) {}
 
   private static final ObjectMapper YAML = new YAMLMapper();
@@ -62,7 +63,7 @@ public record Scenario(List<String> models, long seed, Latency latency, List<Rul
   /** A scenario that answers every request to {@code model} with {@code reply} at once. */
   public static Scenario replying(String model, String reply) {
     return new Scenario(List.of(model), 1, Latency.NONE, List.of(),
-        new Rule("default", null, null, null, reply, List.of(), -1, -1, 0, null, null));
+        new Rule("default", null, null, null, null, reply, List.of(), -1, -1, 0, null, null));
   }
 
   /** Reads a scenario file; every mistake names the file and the field. */
@@ -123,7 +124,7 @@ public record Scenario(List<String> models, long seed, Latency latency, List<Rul
         rules.add(rule(r.get(i), "rules[" + i + "]", true));
       }
       Rule fallback = root.has("default") ? rule(root.get("default"), "default", false)
-          : new Rule("default", null, null, null, "OK.", List.of(), -1, -1, 0, null, null);
+          : new Rule("default", null, null, null, null, "OK.", List.of(), -1, -1, 0, null, null);
       return new Scenario(List.copyOf(models), seed, latency, List.copyOf(rules), fallback);
     }
 
@@ -134,22 +135,20 @@ public record Scenario(List<String> models, long seed, Latency latency, List<Rul
       known(n, at, withWhen ? RULE : Set.of("name", "reply", "toolCalls", "usage", "latency", "fault"));
       String name = n.has("name") ? text(n.get("name"), at + ".name") : at;
       Pattern user = null;
+      Pattern system = null;
       String lastRole = null;
       String tool = null;
       if (n.has("when")) {
         JsonNode w = n.get("when");
         if (!w.isObject()) {
-          throw error(at + ".when", "expected a mapping with user, lastRole, tool");
+          throw error(at + ".when", "expected a mapping with user, system, lastRole, tool");
         }
-        known(w, at + ".when", Set.of("user", "lastRole", "tool"));
+        known(w, at + ".when", Set.of("user", "system", "lastRole", "tool"));
         if (w.has("user")) {
-          String re = text(w.get("user"), at + ".when.user");
-          try {
-            user = Pattern.compile(re);
-          } catch (PatternSyntaxException e) {
-            throw error(at + ".when.user", "not a valid regular expression: " + e.getDescription() + " near index "
-                + e.getIndex());
-          }
+          user = regex(w.get("user"), at + ".when.user");
+        }
+        if (w.has("system")) {
+          system = regex(w.get("system"), at + ".when.system");
         }
         if (w.has("lastRole")) {
           lastRole = text(w.get("lastRole"), at + ".when.lastRole");
@@ -199,7 +198,7 @@ public record Scenario(List<String> models, long seed, Latency latency, List<Rul
       }
       Latency latency = n.has("latency") ? latency(n.get("latency"), at + ".latency") : null;
       Fault fault = n.has("fault") ? fault(n.get("fault"), at + ".fault") : null;
-      return new Rule(name, user, lastRole, tool, reply, List.copyOf(calls), prompt, completion, cached, latency, fault);
+      return new Rule(name, user, system, lastRole, tool, reply, List.copyOf(calls), prompt, completion, cached, latency, fault);
     }
 
     Latency latency(JsonNode n, String at) {
@@ -267,6 +266,15 @@ public record Scenario(List<String> models, long seed, Latency latency, List<Rul
         return Durations.parse(text, fallback);
       } catch (RuntimeException e) {
         throw error(at + "." + field, "expected a duration such as 250ms, 2s or 1m, got \"" + text + "\"");
+      }
+    }
+
+    private Pattern regex(JsonNode n, String at) {
+      String re = text(n, at);
+      try {
+        return Pattern.compile(re);
+      } catch (PatternSyntaxException e) {
+        throw error(at, "not a valid regular expression: " + e.getDescription() + " near index " + e.getIndex());
       }
     }
 

@@ -685,12 +685,13 @@ public final class SimulatedLlm implements AutoCloseable {
     json(resp, cb, status, e);
   }
 
-  /** What the rules look at: the last message's role, the last user text, the last tool's name. */
-  private record Conversation(String lastRole, String lastUser, String lastTool, int chars) {
+  /** What the rules look at: the last message's role, the last user text, the system prompt, the last tool's name. */
+  private record Conversation(String lastRole, String lastUser, String system, String lastTool, int chars) {
 
     static Conversation of(JsonNode messages) {
       Map<String, String> toolNames = new HashMap<>();
       String lastUser = "";
+      StringBuilder system = new StringBuilder();
       String lastTool = null;
       int chars = 0;
       for (JsonNode m : messages) {
@@ -705,13 +706,14 @@ public final class SimulatedLlm implements AutoCloseable {
             }
           }
           case "tool" -> lastTool = toolNames.getOrDefault(m.path("tool_call_id").asText(), m.path("name").asText(null));
+          case "system", "developer" -> system.append(system.isEmpty() ? "" : "\n").append(text);
           default -> {
-            // system and developer messages only count towards prompt tokens
+            // other roles only count towards prompt tokens
           }
         }
       }
       String lastRole = messages.get(messages.size() - 1).path("role").asText();
-      return new Conversation(lastRole, lastUser, "tool".equals(lastRole) ? lastTool : null, chars);
+      return new Conversation(lastRole, lastUser, system.toString(), "tool".equals(lastRole) ? lastTool : null, chars);
     }
 
     /**
@@ -755,7 +757,7 @@ public final class SimulatedLlm implements AutoCloseable {
             && content.get(content.size() - 1).path("type").asText().equals("tool_result");
       }
       String lastRole = lastIsToolResult ? "tool" : messages.get(messages.size() - 1).path("role").asText();
-      return new Conversation(lastRole, lastUser, lastIsToolResult ? lastTool : null, chars);
+      return new Conversation(lastRole, lastUser, text(system), lastIsToolResult ? lastTool : null, chars);
     }
 
     private static String text(JsonNode content) {
@@ -773,6 +775,7 @@ public final class SimulatedLlm implements AutoCloseable {
 
     boolean matches(Scenario.Rule r) {
       return (r.user() == null || r.user().matcher(lastUser).find())
+          && (r.system() == null || r.system().matcher(system).find())
           && (r.lastRole() == null || r.lastRole().equals(lastRole))
           && (r.tool() == null || r.tool().equals(lastTool));
     }

@@ -20,6 +20,11 @@ class ScenarioTest {
     rejects("rules: []", "s.yaml: models: expected a list of model ids, such as [gpt-4o-mini-2024-07-18]");
     rejects("models: [m]\nrules: [{when: {user: \"(\"}, reply: x}]",
         "s.yaml: rules[0].when.user: not a valid regular expression: Unclosed group near index 1");
+    rejects("models: [m]\nrules: [{when: {system: \"[a\"}, reply: x}]",
+        "s.yaml: rules[0].when.system: not a valid regular expression: Unclosed character class near index 1");
+    rejects("models: [m]\nrules: [{when: {system: 3}, reply: x}]", "s.yaml: rules[0].when.system: expected a non-empty string");
+    rejects("models: [m]\nrules: [{when: {prompt: x}, reply: x}]",
+        "s.yaml: rules[0].when.prompt: unknown field; expected one of lastRole, system, tool, user");
     rejects("models: [m]\nrules: [{reply: x, colour: red}]",
         "s.yaml: rules[0].colour: unknown field; expected one of fault, latency, name, reply, toolCalls, usage, when");
     rejects("models: [m]\nrules: [{reply: x, fault: {kind: explode}}]",
@@ -42,7 +47,11 @@ class ScenarioTest {
     Scenario s = Scenario.read(java.nio.file.Path.of("..", "examples", "sim", "support-triage.yaml"));
     assertThat(s.models()).containsExactly("gpt-4o-mini-2024-07-18", "claude-sonnet-4-5");
     assertThat(s.rules()).extracting(Scenario.Rule::name)
-        .containsExactly("lookup-billing", "route-billing", "route-outage", "flaky", "stuck-in-a-loop");
+        .containsExactly("v3-outage-loop", "v2-lookup", "v2-billing", "v2-account", "v2-incidents", "v2-search-export",
+            "v2-search", "v2-general", "lookup-billing", "route-billing", "v1-search-incidents", "v1-search-account",
+            "v1-search-export", "v1-search-general", "v1-incidents", "v1-account", "v1-general", "route-outage", "flaky",
+            "stuck-in-a-loop");
+    assertThat(s.rules().get(0).system().pattern()).isEqualTo("Knowledge base:");
     assertThat(s.latency().distribution()).isEqualTo("lognormal");
   }
 

@@ -207,6 +207,10 @@ class SimulatedLlmAnthropicIT {
     // Text after the results is the user speaking again: the last role is user, and the lookup rule asks again.
     assertThat(Json.read(post(afterTools("toolu_b", "toolu_a", "the invoice, again"), HEADERS).body())
         .at("/content/0/type").asText()).isEqualTo("tool_use");
+    // The system prompt is Anthropic's top-level system, a string or text blocks.
+    String escalate = user("hello", false).replaceFirst("^\\{", "{\"system\": [{\"type\": \"text\", \"text\": \"Escalate.\"}], ");
+    assertThat(Json.read(post(escalate, HEADERS).body()).at("/content/0/text").asText())
+        .isEqualTo("escalations: the system prompt said so");
   }
 
   @Test

@@ -40,6 +40,9 @@ class SimulatedLlmIT {
       seed: 7
       latency: {distribution: uniform, min: 1ms, max: 5ms, perChunk: 1ms}
       rules:
+        - name: escalate-by-prompt
+          when: {system: "(?i)escalate", lastRole: user}
+          reply: "escalations: the system prompt said so"
         - name: lookup
           when: {user: "(?i)invoice", lastRole: user}
           toolCalls: [{name: lookup_customer, arguments: {email: "ana@example.com"}}]
@@ -120,6 +123,18 @@ class SimulatedLlmIT {
     assertThat(answer.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens()).contains(12L);
     assertThat(sim.hits("lookup")).isPositive();
     assertThat(sim.hits("answer")).isPositive();
+  }
+
+  @Test
+  void rulesMatchTheSystemPrompt() {
+    ChatCompletion escalated = openai.chat().completions().create(ChatCompletionCreateParams.builder().model(MODEL)
+        .addSystemMessage("You triage tickets.").addDeveloperMessage("Escalate everything.").addUserMessage("hello").build());
+    assertThat(escalated.choices().get(0).message().content()).contains("escalations: the system prompt said so");
+    ChatCompletion plain = openai.chat().completions().create(ask("hello").build());
+    assertThat(plain.choices().get(0).message().content()).contains("general: I can help with that.");
+    ChatCompletion none = openai.chat().completions().create(ChatCompletionCreateParams.builder().model(MODEL)
+        .addUserMessage("escalate this").build());
+    assertThat(none.choices().get(0).message().content()).contains("general: I can help with that.");
   }
 
   @Test

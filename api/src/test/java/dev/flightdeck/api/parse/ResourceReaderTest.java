@@ -33,7 +33,7 @@ class ResourceReaderTest {
     List<ParsedResource> triage = READER.read(new ResourceReader.Source("t.yaml",
         Files.readAllBytes(Path.of("..", "examples", "support-triage.yaml"))));
     assertThat(triage).extracting(p -> p.resource().kind())
-        .containsExactly(Kind.AGENT, Kind.AGENT_VERSION, Kind.AGENT_VERSION);
+        .containsExactly(Kind.AGENT, Kind.AGENT_VERSION, Kind.AGENT_VERSION, Kind.AGENT_VERSION);
     assertThat(triage.get(0).resource().metadata().labels()).containsEntry("team", "support");
   }
 
