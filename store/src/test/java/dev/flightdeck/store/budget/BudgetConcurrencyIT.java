@@ -73,8 +73,13 @@ class BudgetConcurrencyIT {
   }
 
   private static <T> List<T> runTogether(List<Callable<T>> tasks) throws Exception {
-    try (ExecutorService pool = Executors.newFixedThreadPool(tasks.size())) {
-      CountDownLatch ready = new CountDownLatch(tasks.size());
+    return runTogether(tasks, tasks.size());
+  }
+
+  /** Runs the tasks on {@code threads} platform threads, released together; their results in order. */
+  static <T> List<T> runTogether(List<Callable<T>> tasks, int threads) throws Exception {
+    try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+      CountDownLatch ready = new CountDownLatch(Math.min(threads, tasks.size()));
       CountDownLatch go = new CountDownLatch(1);
       List<Future<T>> futures = new ArrayList<>();
       for (Callable<T> task : tasks) {

@@ -11,10 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -40,25 +36,6 @@ class BudgetLeasesIT {
     return List.of(Database.postgres(url), Database.postgres(url));
   }
 
-  private static <T> List<T> runTogether(List<Callable<T>> tasks, int threads) throws Exception {
-    try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
-      CountDownLatch go = new CountDownLatch(1);
-      List<Future<T>> futures = new ArrayList<>();
-      for (Callable<T> task : tasks) {
-        futures.add(pool.submit(() -> {
-          go.await();
-          return task.call();
-        }));
-      }
-      go.countDown();
-      List<T> out = new ArrayList<>();
-      for (Future<T> f : futures) {
-        out.add(f.get());
-      }
-      return out;
-    }
-  }
-
   @ParameterizedTest
   @EnumSource(Dialect.class)
   void aBurstPastTheLimit_grantsAtMostTheLimit_strandsAtMostOneSlicePerProcess_andChargesEveryCall(Dialect d)
@@ -76,7 +53,7 @@ class BudgetLeasesIT {
         BudgetLeases l = leases.get(i % 2);
         calls.add(() -> l.reserve(List.of(team, agent), new Amount(ASK, 0), HOLD));
       }
-      List<BudgetLeases.Result> outcomes = runTogether(calls, 64);
+      List<BudgetLeases.Result> outcomes = BudgetConcurrencyIT.runTogether(calls, 64);
 
       List<BudgetLeases.Held> held = outcomes.stream()
           .flatMap(r -> r instanceof BudgetLeases.Held h ? java.util.stream.Stream.of(h) : java.util.stream.Stream.empty())
@@ -130,7 +107,7 @@ class BudgetLeasesIT {
           return null;
         });
       }
-      runTogether(calls, 32);
+      BudgetConcurrencyIT.runTogether(calls, 32);
       assertThat(leases).allSatisfy(l -> {
         assertThat(l.leasesAsked()).isEqualTo(1);
         assertThat(l.directReservations()).isZero();
