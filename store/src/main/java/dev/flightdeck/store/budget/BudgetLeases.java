@@ -30,7 +30,7 @@ import java.util.function.Supplier;
  * dimension) holds at least {@link #MIN_CALLS_PER_SLICE} calls of the size asked. Small budgets
  * (a session's 20,000 tokens) and large calls therefore go to the store call by call, exactly as
  * without leases. A counter whose remaining allowance cannot give a whole slice is not leased again
- * until the lease period passes, so the last part of every budget is granted call by call.
+ * until {@code idleFor} passes, so the last part of every budget is granted call by call.
  *
  * <p>What it costs: allowance leased by one process is not available to another until that lease
  * ends. A lease ends when its slice runs out, when no call took from it for {@code idleFor} (5 s
@@ -174,8 +174,9 @@ public final class BudgetLeases implements AutoCloseable {
   }
 
   /**
-   * Ends leases older than the lease period (settling those without calls in flight); call it
-   * every second or so. Returns how many ended.
+   * Ends leases that are due — unused for {@code idleFor} or older than {@code maxAge} — settling
+   * those without calls in flight, and forgets idle counters; call it every second or so. Returns
+   * how many leases ended.
    */
   public int expire() {
     long now = clock.millis();
