@@ -8,6 +8,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -42,7 +46,15 @@ import java.util.function.Supplier;
  * store's sweeper charges the whole slice when the lease's hold expires: spend is over-counted,
  * never under-counted.
  *
- * <p>Store calls on the call path (a new lease, a direct reservation) wait at most
+ * <p>Renewal ahead: when a call takes a lease past three quarters of its slice or of its age, a
+ * background task leases the next slice, so calls on a busy counter never wait for the store: the
+ * next slice is ready when the current one runs out. A counter is then briefly held by two slices
+ * of this process, which the paragraph above counts as one more slice left unused near the limit.
+ * Each lease's age limit is drawn between three quarters of {@code maxAge} and {@code maxAge}, so
+ * the leases of counters first used together (a thousand sessions) are not renewed together.
+ * Settling an ended lease in the store is background work too.
+ *
+ * <p>Store calls on the call path (a counter's first lease, a direct reservation) wait at most
  * {@code storeWait} for one of {@code storeSlots} places; beyond that {@link #reserve} throws
  * {@link Busy}, so an overloaded database sheds calls at once instead of queueing them.
  */
@@ -62,6 +74,7 @@ public final class BudgetLeases implements AutoCloseable {
   private final Map<String, Slot> slots = new ConcurrentHashMap<>();
   private final LongAdder leased = new LongAdder();
   private final LongAdder direct = new LongAdder();
+  private final ExecutorService background;
 
   /**
    * @param idleFor a lease no call took from for this long is returned
@@ -69,9 +82,11 @@ public final class BudgetLeases implements AutoCloseable {
    * @param sliceDivisor a slice is the limit divided by this, on each limited dimension
    * @param storeSlots store calls on the call path at once
    * @param storeWait how long a call waits for one of those
+   * @param background runs renewals ahead and the settling of ended leases; {@link #close} shuts it
+   *     down and waits for it
    */
   public BudgetLeases(BudgetStore store, Clock clock, Duration idleFor, Duration maxAge, int sliceDivisor,
-      int storeSlots, Duration storeWait) {
+      int storeSlots, Duration storeWait, ExecutorService background) {
     if (!idleFor.isPositive() || !maxAge.isPositive() || sliceDivisor < 1 || storeSlots < 1 || storeWait.isNegative()) {
       throw new IllegalArgumentException("budget leases: expected positive idle and age limits, slice divisor and store"
           + " slots, got " + idleFor + ", " + maxAge + ", " + sliceDivisor + ", " + storeSlots);
@@ -83,6 +98,14 @@ public final class BudgetLeases implements AutoCloseable {
     this.sliceDivisor = sliceDivisor;
     this.storeSlots = new Semaphore(storeSlots);
     this.storeWaitNanos = storeWait.toNanos();
+    this.background = background;
+  }
+
+  /** As above, with a virtual thread per background task. */
+  public BudgetLeases(BudgetStore store, Clock clock, Duration idleFor, Duration maxAge, int sliceDivisor,
+      int storeSlots, Duration storeWait) {
+    this(store, clock, idleFor, maxAge, sliceDivisor, storeSlots, storeWait,
+        Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("flightdeck-budget-lease-", 0).factory()));
   }
 
   /**
@@ -174,30 +197,36 @@ public final class BudgetLeases implements AutoCloseable {
   }
 
   /**
-   * Ends leases that are due — unused for {@code idleFor} or older than {@code maxAge} — settling
-   * those without calls in flight, and forgets idle counters; call it every second or so. Returns
-   * how many leases ended.
+   * Ends leases that are due — unused for {@code idleFor} or older than their age limit — and puts
+   * a counter's next slice, if one was leased ahead and is not due itself, in their place; an ended
+   * lease is settled in the store once its last call has. Forgets idle counters. Call it every
+   * second or so. Returns how many leases ended.
    */
   public int expire() {
     long now = clock.millis();
-    int ended = 0;
+    List<Lease> ended = new ArrayList<>();
     for (Slot s : slots.values()) {
-      Lease old;
       synchronized (s) {
-        old = s.current;
-        if (old == null || !old.due(now)) {
-          if (old == null && now >= s.directUntil && s.refill == null) {
-            s.removed = true; // idle: forget it (a call that already holds it fetches a new one)
-            slots.remove(s.key, s);
-          }
-          continue;
+        if (s.current != null && s.current.due(now)) {
+          ended.add(s.current);
+          s.current = null;
         }
-        s.current = null;
+        if (s.current == null && s.next != null) {
+          if (s.next.due(now)) {
+            ended.add(s.next);
+          } else {
+            s.current = s.next;
+          }
+          s.next = null;
+        }
+        if (s.current == null && now >= s.directUntil && s.refill == null) {
+          s.removed = true; // idle: forget it (a call that already holds it fetches a new one)
+          slots.remove(s.key, s);
+        }
       }
-      old.end();
-      ended++;
     }
-    return ended;
+    ended.forEach(Lease::end);
+    return ended.size();
   }
 
   /** Leases asked of the store so far (granted or not). */
@@ -210,19 +239,38 @@ public final class BudgetLeases implements AutoCloseable {
     return direct.sum();
   }
 
-  /** Ends every lease (each is settled once its last call settles). */
+  /**
+   * Ends every lease, and waits (up to 30 s) for background work: renewals in flight and the
+   * settling of ended leases whose calls have all settled. A lease with calls still in flight is
+   * settled when its last call settles.
+   */
   @Override
   public void close() {
+    List<Lease> ended = new ArrayList<>();
     for (Slot s : slots.values()) {
-      Lease old;
       synchronized (s) {
-        old = s.current;
+        s.removed = true;
+        for (Lease l : new Lease[] {s.current, s.next}) {
+          if (l != null) {
+            ended.add(l);
+          }
+        }
         s.current = null;
-      }
-      if (old != null) {
-        old.end();
+        s.next = null;
       }
     }
+    slots.clear();
+    ended.forEach(Lease::end);
+    background.shutdown();
+    try {
+      if (!background.awaitTermination(30, TimeUnit.SECONDS)) {
+        LOG.log(System.Logger.Level.WARNING, "budgets: background lease work still running after 30 s; the store's"
+            + " sweeper settles what it leaves when the leases' holds expire");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    // A renewal that finished after the slots were cleared ended its own lease (see renewAhead).
   }
 
   /** The slice a lease on {@code c} would take, or empty when it would hold too few calls of {@code asked}. */
@@ -235,60 +283,79 @@ public final class BudgetLeases implements AutoCloseable {
   }
 
   /**
-   * Takes {@code asked} from this process's lease on {@code c}, leasing a new slice when there is
-   * none or it ran out; null when the store has no whole slice left (the call then goes to the
-   * store directly).
+   * Takes {@code asked} from this process's lease on {@code c} — the current one, else the next
+   * slice leased ahead — leasing a slice now when there is none; null when the store has no whole
+   * slice left (the call then goes to the store directly). Starts the renewal ahead when the lease
+   * it took from is three quarters spent or old.
    */
   private Lease take(BudgetCounter c, Amount asked, Duration holdFor) {
     while (true) {
       Slot s = slots.computeIfAbsent(c.key(), Slot::new);
-      Lease ended = null;
-      CompletableFuture<Void> wait;
+      List<Lease> ended = new ArrayList<>(1);
+      Lease took = null;
+      boolean renew = false;
+      CompletableFuture<Void> wait = null;
+      boolean leaseNow = false;
       synchronized (s) {
         if (s.removed) {
           continue;
         }
         long now = clock.millis();
-        Lease l = s.current;
-        if (l != null && (!sameLimits(l.counter, c) || l.due(now))) {
-          ended = l; // the budget changed, or the lease is due: a fresh one reflects the store now
-          s.current = null;
-          l = null;
+        while (took == null) {
+          if (s.current == null) {
+            s.current = s.next;
+            s.next = null;
+            if (s.current == null) {
+              break;
+            }
+          }
+          Lease l = s.current;
+          // A changed budget or a due lease needs a fresh one that reflects the store now; a lease
+          // whose slice cannot hold this call has run out.
+          if (!sameLimits(l.counter, c) || l.due(now) || !l.take(asked)) {
+            ended.add(l);
+            s.current = null;
+            continue;
+          }
+          took = l;
+          if (s.next == null && s.refill == null && now >= s.directUntil && l.renewalDue(now)) {
+            s.refill = new CompletableFuture<>();
+            renew = true;
+          }
         }
-        if (l != null && l.take(asked)) {
-          return l;
-        }
-        if (l != null) {
-          ended = l; // its slice ran out
-          s.current = null;
-        }
-        if (now < s.directUntil) {
-          endOutside(ended);
-          return null;
-        }
-        wait = s.refill;
-        if (wait == null) {
-          s.refill = new CompletableFuture<>();
+        if (took == null && now >= s.directUntil) {
+          wait = s.refill;
+          if (wait == null) {
+            s.refill = new CompletableFuture<>();
+            leaseNow = true;
+          }
         }
       }
-      endOutside(ended);
-      if (wait != null) {
-        wait.join(); // another call is leasing: use its slice
-        continue;
+      ended.forEach(Lease::end);
+      if (took != null) {
+        if (renew) {
+          Amount slice = took.grant.reserved();
+          later(() -> renewAhead(s, c, slice, holdFor), () -> refilled(s));
+        }
+        return took;
       }
-      return lease(s, c, asked, holdFor);
+      if (leaseNow) {
+        return lease(s, c, asked, holdFor);
+      }
+      if (wait == null) {
+        return null; // no whole slice left lately: call by call
+      }
+      wait.join(); // another call or the renewal ahead is leasing: use its slice
     }
   }
 
-  /** Leases a new slice for {@code s} (this call holds its refill) and takes {@code asked} from it. */
+  /** Leases a new slice for {@code s} now (this call holds its refill) and takes {@code asked} from it. */
   private Lease lease(Slot s, BudgetCounter c, Amount asked, Duration holdFor) {
-    Lease fresh = null;
     try {
       Amount slice = slice(c, asked).orElseThrow();
       long created = clock.millis();
-      // The lease's calls may start until it ends and then run for their own hold.
-      leased.increment();
-      Reservation r = withStore(() -> store.reserve(List.of(c), slice, holdFor.plusMillis(maxAgeMillis)));
+      Reservation r = leaseFromStore(c, slice, holdFor);
+      Lease fresh = null;
       synchronized (s) {
         if (r instanceof Reservation.Granted g) {
           fresh = new Lease(c, g, created);
@@ -300,12 +367,69 @@ public final class BudgetLeases implements AutoCloseable {
       }
       return fresh;
     } finally {
-      CompletableFuture<Void> done;
+      refilled(s);
+    }
+  }
+
+  /**
+   * In the background: leases the slice after the current one, so that calls go on from it without
+   * waiting when the current one runs out or ages. Nothing is lost when it fails: the calls lease
+   * on demand, as for a counter's first lease.
+   */
+  private void renewAhead(Slot s, BudgetCounter c, Amount slice, Duration holdFor) {
+    Lease spare = null;
+    try {
+      long created = clock.millis();
+      Reservation r = leaseFromStore(c, slice, holdFor);
       synchronized (s) {
-        done = s.refill;
-        s.refill = null;
+        if (r instanceof Reservation.Granted g) {
+          Lease fresh = new Lease(c, g, created);
+          if (s.removed || s.next != null) {
+            spare = fresh; // the counter was forgotten or closed meanwhile: give the slice back
+          } else if (s.current == null) {
+            s.current = fresh;
+          } else {
+            s.next = fresh;
+          }
+        } else {
+          // No whole slice left: once the current lease runs out, calls go to the store one by one.
+          s.directUntil = created + idleMillis;
+        }
       }
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.DEBUG, "budgets: leasing ahead on " + c.key() + " failed; calls lease on demand", e);
+    } finally {
+      refilled(s);
+    }
+    if (spare != null) {
+      spare.end();
+    }
+  }
+
+  private Reservation leaseFromStore(BudgetCounter c, Amount slice, Duration holdFor) {
+    leased.increment();
+    // The lease's calls may start until it ends and then run for their own hold.
+    return withStore(() -> store.reserve(List.of(c), slice, holdFor.plusMillis(maxAgeMillis)));
+  }
+
+  /** Ends the slot's refill: calls waiting for it look again. */
+  private static void refilled(Slot s) {
+    CompletableFuture<Void> done;
+    synchronized (s) {
+      done = s.refill;
+      s.refill = null;
+    }
+    if (done != null) {
       done.complete(null);
+    }
+  }
+
+  /** Runs {@code task} in the background, or {@code ifClosed} at once when this is closed. */
+  private void later(Runnable task, Runnable ifClosed) {
+    try {
+      background.execute(task);
+    } catch (RejectedExecutionException e) {
+      ifClosed.run();
     }
   }
 
@@ -316,12 +440,6 @@ public final class BudgetLeases implements AutoCloseable {
   private static boolean sameLimits(BudgetCounter leased, BudgetCounter now) {
     return leased.limitTokens() == now.limitTokens() && leased.limitNanoUsd() == now.limitNanoUsd()
         && leased.budget().equals(now.budget());
-  }
-
-  private static void endOutside(Lease ended) {
-    if (ended != null) {
-      ended.end();
-    }
   }
 
   private static void release(List<Lease> leased, Amount asked) {
@@ -374,6 +492,8 @@ public final class BudgetLeases implements AutoCloseable {
   private static final class Slot {
     final String key;
     Lease current;
+    /** The slice leased ahead, used when the current one runs out or ages. */
+    Lease next;
     CompletableFuture<Void> refill;
     /** Until then calls on this counter go to the store directly (it had no whole slice left). */
     long directUntil;
@@ -394,6 +514,8 @@ public final class BudgetLeases implements AutoCloseable {
     final BudgetCounter counter;
     final Reservation.Granted grant;
     final long created;
+    /** Its age limit: between three quarters of {@code maxAge} and {@code maxAge}, at random. */
+    final long ageLimit;
     private long takenTokens;
     private long takenNano;
     private int inFlight;
@@ -406,11 +528,20 @@ public final class BudgetLeases implements AutoCloseable {
       this.grant = grant;
       this.created = created;
       this.lastTaken = created;
+      this.ageLimit = maxAgeMillis - ThreadLocalRandom.current().nextLong(maxAgeMillis / 4 + 1);
     }
 
-    /** Whether it should end: unused for the idle period, or older than the maximum age. */
+    /** Whether it should end: unused for the idle period, or past its age limit. */
     synchronized boolean due(long now) {
-      return now - lastTaken >= idleMillis || now - created >= maxAgeMillis;
+      return now - lastTaken >= idleMillis || now - created >= ageLimit;
+    }
+
+    /** Whether the next slice should be leased: three quarters of this one taken, or of its age gone. */
+    synchronized boolean renewalDue(long now) {
+      Amount slice = grant.reserved();
+      return counter.limitTokens() >= 0 && takenTokens * 4 >= slice.tokens() * 3
+          || counter.limitNanoUsd() >= 0 && takenNano * 4 >= slice.nanoUsd() * 3
+          || (now - created) * 4 >= ageLimit * 3;
     }
 
     synchronized boolean take(Amount asked) {
@@ -438,13 +569,16 @@ public final class BudgetLeases implements AutoCloseable {
       flush(flush);
     }
 
+    /** Ends it: no call takes from it any more; settled in the background once drained. */
     void end() {
       Amount flush;
       synchronized (this) {
         ended = true;
         flush = drained();
       }
-      flush(flush);
+      if (flush != null) {
+        later(() -> flush(flush), () -> flush(flush));
+      }
     }
 
     /** What to settle the store's reservation with, once ended and drained (only once); else null. */

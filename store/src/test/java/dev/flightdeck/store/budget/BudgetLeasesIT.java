@@ -1,16 +1,26 @@
 package dev.flightdeck.store.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.flightdeck.store.Database;
 import dev.flightdeck.store.Dialect;
 import dev.flightdeck.store.TestDatabases;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -60,10 +70,11 @@ class BudgetLeasesIT {
           .toList();
       long slice = limit / 64;
       long asked = leases.stream().mapToLong(BudgetLeases::leasesAsked).sum();
-      // Left unused near the limit: at most a slice per process, and what remained of each lease
-      // whose calls were still in flight (less than one call's ask; here every lease's).
+      // Left unused near the limit: at most two slices per process (the current and the one leased
+      // ahead), and what remained of each lease whose calls were still in flight (less than one
+      // call's ask; here every lease's).
       assertThat((long) held.size()).as("granted calls").isLessThanOrEqualTo(limit / ASK)
-          .isGreaterThanOrEqualTo((limit - 2 * slice - asked * ASK) / ASK);
+          .isGreaterThanOrEqualTo((limit - 4 * slice - asked * ASK) / ASK);
       assertThat(outcomes).filteredOn(r -> r instanceof BudgetLeases.Refused).allSatisfy(r ->
           assertThat(((BudgetLeases.Refused) r).denied().counter().key()).isEqualTo(agent.key()));
       assertThat(asked).as("leases asked of the store for %d grants", held.size()).isLessThan(held.size() / 5);
@@ -129,7 +140,7 @@ class BudgetLeasesIT {
       BudgetStoreIT.TestClock clock = new BudgetStoreIT.TestClock(1_000_000);
       BudgetStore store = new BudgetStore(db, clock);
       BudgetLeases leases = new BudgetLeases(store, clock, Duration.ofSeconds(1), Duration.ofMinutes(1), 64, 8,
-          Duration.ofSeconds(5));
+          Duration.ofSeconds(5), inline());
       BudgetCounter daily = new BudgetCounter("budget/daily/agent/a", "daily", 64_000, -1, NEVER);
       Amount ask = new Amount(ASK, 0);
 
@@ -175,5 +186,142 @@ class BudgetLeasesIT {
     } finally {
       db.close();
     }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void theNextSliceIsLeasedAhead_atThreeQuartersOfASliceOrOfALeasesAge(Dialect d) {
+    Database db = d == Dialect.SQLITE ? Database.sqlite(dir) : Database.postgres(TestDatabases.freshPostgresUrl());
+    try {
+      BudgetStoreIT.TestClock clock = new BudgetStoreIT.TestClock(1_000_000);
+      BudgetStore store = new BudgetStore(db, clock);
+      // Background work runs inline, so each step's effect on the store can be checked at once.
+      BudgetLeases leases = new BudgetLeases(store, clock, Duration.ofMinutes(5), Duration.ofMinutes(1), 64, 8,
+          Duration.ofSeconds(5), inline());
+      BudgetCounter daily = new BudgetCounter("budget/daily/agent/a", "daily", 64_000, -1, NEVER); // slices of 1,000
+      Amount ask = new Amount(ASK, 0);
+      for (int call = 1; call <= 7; call++) {
+        leases.settle((BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD), ask);
+      }
+      assertThat(leases.leasesAsked()).as("700 of the first slice's 1,000 taken").isEqualTo(1);
+      leases.settle((BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD), ask);
+      assertThat(leases.leasesAsked()).as("800 taken: the next slice is leased ahead").isEqualTo(2);
+      assertThat(store.counter(daily.key()).orElseThrow().reserved()).isEqualTo(new Amount(2_000, 0));
+
+      for (int call = 9; call <= 11; call++) {
+        leases.settle((BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD), ask);
+      }
+      assertThat(leases.leasesAsked()).as("the 11th call moved to the next slice without asking").isEqualTo(2);
+      assertThat(store.counter(daily.key()).orElseThrow()).as("the first slice, spent, settled")
+          .extracting(CounterState::used, CounterState::reserved)
+          .containsExactly(new Amount(1_000, 0), new Amount(1_000, 0));
+
+      // Three quarters of the age limit (45 to 60 s, drawn per lease) passed: the next slice is leased ahead.
+      clock.advance(Duration.ofSeconds(45));
+      leases.settle((BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD), ask);
+      assertThat(leases.leasesAsked()).isEqualTo(3);
+      // Past the age limit the lease ends and the call moves to the slice leased 15 s ago.
+      clock.advance(Duration.ofSeconds(15));
+      BudgetLeases.Held late = (BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD);
+      assertThat(leases.leasesAsked()).isEqualTo(3);
+      assertThat(store.counter(daily.key()).orElseThrow()).as("the aged lease settled with its 200 used")
+          .extracting(CounterState::used, CounterState::reserved)
+          .containsExactly(new Amount(1_200, 0), new Amount(1_000, 0));
+      leases.settle(late, ask);
+      leases.close();
+      assertThat(store.counter(daily.key()).orElseThrow()).extracting(CounterState::used, CounterState::reserved)
+          .containsExactly(new Amount(1_300, 0), Amount.ZERO);
+    } finally {
+      db.close();
+    }
+  }
+
+  /**
+   * The renewal ahead is background work: while another transaction holds the counter's row, so
+   * that leasing blocks, calls are still granted from what is left of the current slice.
+   */
+  @Test
+  void callsAreGrantedWhileTheRenewalAheadWaitsForTheStore() throws Exception {
+    String url = TestDatabases.freshPostgresUrl();
+    Database db = Database.postgres(url);
+    BudgetLeases leases = new BudgetLeases(new BudgetStore(db, Clock.systemUTC()), Clock.systemUTC(),
+        Duration.ofMinutes(5), Duration.ofMinutes(5), 64, 8, Duration.ofSeconds(30));
+    try (Connection blocker = DriverManager.getConnection(url)) {
+      BudgetCounter daily = new BudgetCounter("budget/daily/agent/a", "daily", 64_000, -1, NEVER);
+      Amount ask = new Amount(ASK, 0);
+      for (int call = 1; call <= 7; call++) {
+        leases.settle((BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD), ask);
+      }
+      blocker.setAutoCommit(false);
+      try (PreparedStatement lock = blocker.prepareStatement(
+          "SELECT used_tokens FROM fd_budget_counter WHERE counter_key = ? FOR UPDATE")) {
+        lock.setString(1, daily.key());
+        assertThat(lock.executeQuery().next()).isTrue();
+      }
+      // The 8th call starts the renewal ahead, which waits for the row; the 9th and 10th do not wait.
+      assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+        for (int call = 8; call <= 10; call++) {
+          leases.settle((BudgetLeases.Held) leases.reserve(List.of(daily), ask, HOLD), ask);
+        }
+      });
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (leases.leasesAsked() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(10); // the renewal ahead runs on its own thread
+      }
+      assertThat(leases.leasesAsked()).as("the renewal ahead asked the store").isEqualTo(2);
+      // The 11th finds the slice spent and waits for the renewal in flight, not for a lease of its own.
+      CompletableFuture<BudgetLeases.Result> eleventh = CompletableFuture.supplyAsync(
+          () -> leases.reserve(List.of(daily), ask, HOLD));
+      Thread.sleep(300);
+      assertThat(eleventh).as("waits for the next slice").isNotDone();
+      blocker.commit();
+      assertThat(eleventh.get(10, TimeUnit.SECONDS)).isInstanceOf(BudgetLeases.Held.class);
+      assertThat(leases.leasesAsked()).isEqualTo(2);
+      leases.settle((BudgetLeases.Held) eleventh.get(), ask);
+    } finally {
+      leases.close();
+      db.close();
+    }
+  }
+
+  /** Runs background work in the calling thread. */
+  private static ExecutorService inline() {
+    return new AbstractExecutorService() {
+      private volatile boolean shut;
+
+      @Override
+      public void execute(Runnable task) {
+        if (shut) {
+          throw new RejectedExecutionException("shut down");
+        }
+        task.run();
+      }
+
+      @Override
+      public void shutdown() {
+        shut = true;
+      }
+
+      @Override
+      public List<Runnable> shutdownNow() {
+        shut = true;
+        return List.of();
+      }
+
+      @Override
+      public boolean isShutdown() {
+        return shut;
+      }
+
+      @Override
+      public boolean isTerminated() {
+        return shut;
+      }
+
+      @Override
+      public boolean awaitTermination(long timeout, TimeUnit unit) {
+        return true;
+      }
+    };
   }
 }
