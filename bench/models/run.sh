@@ -53,6 +53,10 @@
 #   SKIP_BUILD      1 skips the Maven build (jars already built)   [0]
 #   BUDGETS         which budgets to apply, for comparisons: words among session, daily, team,
 #                   or none (then no call touches PostgreSQL)       [session daily team]
+#   SESSION_TOKENS  the per-session budget's tokens. The default is far above what a session
+#                   spends, so sessions are leased like the other budgets; a realistic one
+#                   (50000, as in examples/) is too small to lease, so every call reserves and
+#                   settles its session's counter in PostgreSQL       [1000000000]
 #
 # Needs: a JDK 21+ (found like ./flightdeck does), psql and a PostgreSQL server whose user may
 # create databases (Debian: apt-get install -y postgresql-client), curl. No hey or wrk: hey's
@@ -79,6 +83,8 @@ JFR_DIR="${JFR_DIR:-}"
 RAW_DIR="${RAW_DIR:-}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 BUDGETS="${BUDGETS:-session daily team}"
+SESSION_TOKENS="${SESSION_TOKENS:-1000000000}"
+[[ "$SESSION_TOKENS" =~ ^[1-9][0-9]*$ ]] || { printf '[models-bench] ERROR: SESSION_TOKENS must be a positive integer, got %s\n' "$SESSION_TOKENS" >&2; exit 1; }
 MODEL=gpt-4o-mini-2024-07-18
 
 log() { printf '[models-bench] %s\n' "$*" >&2; }
@@ -242,7 +248,7 @@ metadata: {name: bench-per-session}
 spec:
   selector: {agent: bench-agent}
   per: session
-  tokens: 1000000000" ;;
+  tokens: $SESSION_TOKENS" ;;
         daily) printf -- '---\n%s\n' "apiVersion: flightdeck.dev/v1alpha1
 kind: Budget
 metadata: {name: bench-agent-daily}
@@ -369,7 +375,8 @@ echo "- machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /
 echo "- $("$JAVA" -version 2>&1 | head -n1); PostgreSQL $(pg_bench 'SHOW server_version'), autovacuum $(pg_bench 'SHOW autovacuum'), shared_buffers $(pg_bench 'SHOW shared_buffers')"
 echo "- direct: the simulated LLM, \`POST $SIM_BASE/chat/completions\`, fixed latency $SIM_LATENCY"
 echo "- gateway: \`POST $GATEWAY/v1/chat/completions\` (virtual key, pin check, runaway check, agent and key"
-echo "  rate limits, budgets reserved and settled in PostgreSQL: $BUDGETS), forwarding to the same sim"
+SESSION_NOTE=""; [[ " $BUDGETS " == *" session "* ]] && SESSION_NOTE=", a session's budget $SESSION_TOKENS tokens"
+echo "  rate limits, budgets reserved and settled in PostgreSQL: $BUDGETS$SESSION_NOTE), forwarding to the same sim"
 echo "- request: $(wc -c <"$WORK/body.json" | tr -d ' ') bytes, non-streaming, \`max_tokens\` 64; answer 432 bytes"
 echo
 cat "$WORK/load.md" | grep -v '^<!--'
