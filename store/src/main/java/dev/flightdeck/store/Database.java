@@ -151,6 +151,15 @@ public final class Database implements AutoCloseable {
 
   /** Runs read-only {@code work} on a connection in autocommit mode. */
   public <T> T read(String operation, TxWork<T> work) {
+    return autocommit(operation, work);
+  }
+
+  /**
+   * Runs {@code work} on a connection in autocommit mode: each statement commits on its own. For
+   * writes that are one statement (or whose statements need no common transaction), without the
+   * round trips of BEGIN and COMMIT.
+   */
+  public <T> T autocommit(String operation, TxWork<T> work) {
     long start = System.nanoTime();
     try (Connection c = pool.getConnection()) {
       return work.run(new Tx(c, dialect));

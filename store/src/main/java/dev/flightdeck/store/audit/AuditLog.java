@@ -249,7 +249,7 @@ public final class AuditLog implements AutoCloseable {
     while (true) {
       Head head = cachedHead != null ? cachedHead : db.read("audit head", AuditLog::readHead);
       List<AuditEntry> entries = chain(head, events);
-      int inserted = db.read("audit append", tx -> casInsert(tx, head, entries));
+      int inserted = db.autocommit("audit append", tx -> casInsert(tx, head, entries));
       if (inserted == entries.size()) {
         AuditEntry last = entries.get(entries.size() - 1);
         cachedHead = new Head(last.seq(), last.hash());

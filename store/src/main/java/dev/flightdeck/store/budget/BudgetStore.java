@@ -424,7 +424,7 @@ public final class BudgetStore {
         + " THEN 1 ELSE 0 END AS ok" + (synchronousCommit ? "" : ", set_config('synchronous_commit', 'off', true) AS sc")
         + ") chk LEFT JOIN up ON true";
     try {
-      return db.read("budget.reserve", tx -> {
+      return db.autocommit("budget.reserve", tx -> {
         try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
           ps.setLong(1, id);
           ps.setString(2, joinKeys(sorted));
@@ -492,7 +492,7 @@ public final class BudgetStore {
         + " SELECT (SELECT count(*) FROM r), 1 / CASE WHEN EXISTS (SELECT 1 FROM u WHERE inserted) THEN 0 ELSE 1 END"
         + (synchronousCommit ? "" : ", set_config('synchronous_commit', 'off', true)");
     try {
-      return db.read("budget.settle", tx -> {
+      return db.autocommit("budget.settle", tx -> {
         try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
           ps.setLong(1, id);
           ps.setLong(2, actual.tokens());
