@@ -297,18 +297,31 @@ public final class BudgetStore {
 
   /** Counters whose key starts with {@code keyPrefix}, in key order, at most {@code limit}. */
   public List<CounterState> counters(String keyPrefix, int limit) {
+    return counters(keyPrefix, null, limit);
+  }
+
+  /**
+   * Counters whose key starts with {@code keyPrefix} and comes after {@code after} (null: from the
+   * first), in key order (by code point on both dialects), at most {@code limit}: a page of a
+   * listing, the next one after the last key of this one.
+   */
+  public List<CounterState> counters(String keyPrefix, String after, int limit) {
     if (limit < 0) {
       throw new IllegalArgumentException("counter listing limit: expected 0 or more, got " + limit);
     }
     return db.read("budget.counters", tx -> {
       // substr, not LIKE: exact for any characters (no escaping, no case folding in SQLite).
-      String order = tx.dialect() == Dialect.POSTGRES ? "counter_key COLLATE \"C\"" : "counter_key";
+      String key = tx.dialect() == Dialect.POSTGRES ? "counter_key COLLATE \"C\"" : "counter_key";
       try (PreparedStatement ps = tx.connection().prepareStatement(
           "SELECT " + STATE_COLUMNS + " FROM fd_budget_counter WHERE substr(counter_key, 1, ?) = ?"
-              + " ORDER BY " + order + " LIMIT ?")) {
-        ps.setInt(1, keyPrefix.codePointCount(0, keyPrefix.length()));
-        ps.setString(2, keyPrefix);
-        ps.setInt(3, limit);
+              + (after == null ? "" : " AND " + key + " > ?") + " ORDER BY " + key + " LIMIT ?")) {
+        int i = 1;
+        ps.setInt(i++, keyPrefix.codePointCount(0, keyPrefix.length()));
+        ps.setString(i++, keyPrefix);
+        if (after != null) {
+          ps.setString(i++, after);
+        }
+        ps.setInt(i, limit);
         List<CounterState> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {

@@ -357,6 +357,18 @@ class BudgetStoreIT {
     assertThat(store.counters("budget/x/agent/", 100)).extracting(CounterState::key).containsExactlyElementsOf(expected);
     assertThat(store.counters("budget/x/agent/", 3)).extracting(CounterState::key)
         .containsExactlyElementsOf(expected.subList(0, 3));
+    // Paged: each page starts after the last key of the one before, in the same order.
+    List<String> paged = new java.util.ArrayList<>();
+    String after = null;
+    for (List<CounterState> page; !(page = store.counters("budget/x/agent/", after, 3)).isEmpty(); ) {
+      assertThat(paged.size()).as("pages end").isLessThan(expected.size());
+      assertThat(page.size()).isLessThanOrEqualTo(3);
+      page.forEach(c -> paged.add(c.key()));
+      after = page.get(page.size() - 1).key();
+    }
+    assertThat(paged).containsExactlyElementsOf(expected);
+    assertThat(store.counters("budget/x/agent/", "budget/x/agent/a", 100)).extracting(CounterState::key)
+        .containsExactlyElementsOf(expected.subList(expected.indexOf("budget/x/agent/a") + 1, expected.size()));
     // No pattern characters, no case folding: % and _ are themselves, and "a" is not "A".
     assertThat(store.counters("budget/x/agent/a%", 10)).extracting(CounterState::key).containsExactly("budget/x/agent/a%b_c");
     assertThat(store.counters("budget/x/agent/a_", 10)).isEmpty();
