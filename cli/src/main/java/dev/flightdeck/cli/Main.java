@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
         AuditCommand.class,
         TokenCommand.class,
         KeysCommand.class,
+        BudgetCommand.class,
         SmallCommands.Login.class,
         SmallCommands.Whoami.class,
         SmallCommands.Version.class,

@@ -166,6 +166,64 @@ class CliIT {
   }
 
   @Test
+  void budgetStatusShowsWhatASessionSpent_pagesAndRefusesBadArguments() throws Exception {
+    cli("apply", "-f", examples());
+    assertThat(cli("budget", "status", "budget/triage-per-session").err())
+        .contains("budget/triage-per-session does not exist");
+    String scenario = Files.readString(Path.of("..", "examples", "sim", "support-triage.yaml"))
+        .replaceAll("(?m)^latency: .*$", "latency: {value: 1ms}");
+    try (var sim = dev.flightdeck.sim.SimulatedLlm.start("127.0.0.1", 0,
+        dev.flightdeck.sim.Scenario.parse("support-triage.yaml", scenario))) {
+      String models = Files.readString(Path.of("..", "examples", "models", "gateway.yaml"))
+          .replace("http://127.0.0.1:8089/v1", sim.baseUrl());
+      assertThat(cli("apply", "-f", write("models.yaml", models).toString()).code()).isZero();
+      assertThat(cli("budget", "status", "triage-per-session").out())
+          .isEqualTo("No counters for budget/triage-per-session: no call has been charged to it yet.\n");
+      String key = cli("keys", "create", "av/support-triage-v1").out().strip();
+      server.gateway().orElseThrow().reload();
+      server.gateway().orElseThrow().models().housekeeping();
+      var http = java.net.http.HttpClient.newHttpClient();
+      long[] tokens = new long[2];
+      for (int i = 0; i < 2; i++) {
+        var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.gatewayUrl().orElseThrow()
+                + "/v1/chat/completions")).header("Authorization", "Bearer " + key)
+            .header("X-Flightdeck-Session", "conv-" + i).header("Content-Type", "application/json")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o-mini-2024-07-18\","
+                + "\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"the site is down\"}]}")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        tokens[i] = Json.read(r.body()).path("usage").path("total_tokens").asLong();
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(cli("budget", "status", "triage-per-session").out()).containsPattern(
+              "session/support-triage/conv-1\\s+" + tokens[1] + "\\s+0\\s"));
+      List<String> lines = cli("budget", "status", "budget/triage-per-session").out().lines().toList();
+      assertThat(lines.get(0)).matches("COUNTER\\s+TOKENS USED\\s+RESERVED\\s+LEFT\\s+LIMIT");
+      assertThat(lines.get(1).split("\\s+")).containsExactly("session/support-triage/conv-0", Long.toString(tokens[0]),
+          "0", Long.toString(50_000 - tokens[0]), "50000");
+      assertThat(lines).hasSize(3);
+      Run page = cli("budget", "status", "triage-per-session", "--limit", "1");
+      assertThat(page.out()).contains("conv-0").doesNotContain("conv-1")
+          .endsWith("More: flightdeck budget status budget/triage-per-session --after session/support-triage/conv-0\n");
+      assertThat(cli("budget", "status", "triage-per-session", "--after", "session/support-triage/conv-0").out())
+          .contains("conv-1").doesNotContain("conv-0");
+      JsonNode json = Json.read(cli("budget", "status", "triage-daily", "-o", "json").out());
+      assertThat(json.path("items").get(0).path("limit").path("usd").asText()).isEqualTo("5");
+      assertThat(cli("budget", "status", "triage-daily").out().lines().findFirst().orElseThrow())
+          .matches("COUNTER\\s+USD USED\\s+RESERVED\\s+LEFT\\s+LIMIT");
+    }
+    Run badLimit = cli("budget", "status", "triage-per-session", "--limit", "0");
+    assertThat(badLimit.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(badLimit.err()).contains("limit: expected 1 to 1000, got 0");
+    Run wrongKind = cli("budget", "status", "agent/support-triage");
+    assertThat(wrongKind.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(wrongKind.err()).contains("expected NAME or budget/NAME");
+    Run missing = cli("budget", "status", "nope");
+    assertThat(missing.code()).isEqualTo(ExitCodes.FAILED);
+    assertThat(missing.err()).contains("budget/nope does not exist");
+  }
+
+  @Test
   void modelKeyCommandsReportWrongKindsMissingThingsAndLowRolesWithTheirExitCodes() {
     cli("apply", "-f", examples());
     Run wrongKind = cli("keys", "create", "agent/support-triage");

@@ -49,6 +49,8 @@ public final class ApiServer implements AutoCloseable {
       new ResourceApi(resources, reader).register(config.routes);
       new TokenApi(tokens).register(config.routes);
       new ModelKeyApi(resources, modelKeys).register(config.routes);
+      new BudgetApi(resources, new dev.flightdeck.store.budget.BudgetStore(db, java.time.Clock.systemUTC()))
+          .register(config.routes);
       new AuditApi(audit).register(config.routes);
       new EvalApi(new dev.flightdeck.store.eval.EvalRunStore(db)).register(config.routes);
       new RolloutApi(rollouts).register(config.routes);
