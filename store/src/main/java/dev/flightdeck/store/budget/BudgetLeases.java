@@ -57,12 +57,24 @@ import java.util.function.Supplier;
  * <p>Store calls on the call path (a counter's first lease, a direct reservation) wait at most
  * {@code storeWait} for one of {@code storeSlots} places; beyond that {@link #reserve} throws
  * {@link Busy}, so an overloaded database sheds calls at once instead of queueing them.
+ *
+ * <p>Batches: direct reservations on one counter (a session's small budget, when the call's other
+ * budgets are leased: the usual case) that wait for a slot meanwhile go to the store together, up
+ * to {@link BudgetStore#MAX_ASKS_PER_STATEMENT} in one statement ({@link BudgetStore#reserveEach});
+ * so do their settlements ({@link BudgetStore#settleEach}, on four slots of their own, waiting as
+ * long as it takes). So when every call reserves in the store, a busy store is asked a fraction as
+ * often; an idle one is asked once per call, as before. Leases, and their settlements, are not
+ * batched: they are few, and the lease of a hot counter, which every call of an agent may be
+ * waiting for, should neither wait behind other sessions' reservations nor have its row locked by
+ * a longer statement. See {@link StoreBatches}.
  */
 public final class BudgetLeases implements AutoCloseable {
 
   private static final System.Logger LOG = System.getLogger(BudgetLeases.class.getName());
   /** A slice must hold at least this many calls of the size asked, or the counter is not leased. */
   public static final int MIN_CALLS_PER_SLICE = 8;
+  /** Settling statements at once; a settlement waits for one as long as it takes (it must not be dropped). */
+  private static final int SETTLE_SLOTS = 4;
 
   private final BudgetStore store;
   private final Clock clock;
@@ -74,7 +86,12 @@ public final class BudgetLeases implements AutoCloseable {
   private final Map<String, Slot> slots = new ConcurrentHashMap<>();
   private final LongAdder leased = new LongAdder();
   private final LongAdder direct = new LongAdder();
+  private final LongAdder unbatchedReservations = new LongAdder();
   private final ExecutorService background;
+  /** Direct reservations on one counter, batched. */
+  private final StoreBatches<BudgetStore.Ask, Reservation> reserves;
+  /** Settlements of direct reservations, batched. */
+  private final StoreBatches<BudgetStore.Settlement, Boolean> settles;
 
   /**
    * @param idleFor a lease no call took from for this long is returned
@@ -99,6 +116,10 @@ public final class BudgetLeases implements AutoCloseable {
     this.storeSlots = new Semaphore(storeSlots);
     this.storeWaitNanos = storeWait.toNanos();
     this.background = background;
+    this.reserves = new StoreBatches<>(this.storeSlots, BudgetStore.MAX_ASKS_PER_STATEMENT, a -> a.counter().key(),
+        store::reserveEach);
+    this.settles = new StoreBatches<>(new Semaphore(SETTLE_SLOTS), BudgetStore.MAX_ASKS_PER_STATEMENT,
+        st -> st.granted().reservationId(), store::settleEach);
   }
 
   /** As above, with a virtual thread per background task. */
@@ -161,7 +182,8 @@ public final class BudgetLeases implements AutoCloseable {
       Reservation.Granted grant = null;
       if (!direct.isEmpty()) {
         this.direct.increment();
-        Reservation r = withStore(() -> store.reserve(direct, asked, holdFor));
+        Reservation r = direct.size() == 1 ? reserveOne(direct.get(0), asked, holdFor)
+            : withStore(() -> store.reserve(direct, asked, holdFor));
         if (r instanceof Reservation.Denied d) {
           release(leased, asked);
           return new Refused(d);
@@ -189,7 +211,7 @@ public final class BudgetLeases implements AutoCloseable {
       }
     }
     if (held.direct() != null) {
-      store.settle(held.direct(), actual);
+      settles.submit(new BudgetStore.Settlement(held.direct(), actual), -1);
     }
     if (failed != null) {
       throw failed;
@@ -237,6 +259,24 @@ public final class BudgetLeases implements AutoCloseable {
   /** Calls that asked the store for (part of) their reservation, since their counters were not leased. */
   public long directReservations() {
     return direct.sum();
+  }
+
+  /**
+   * Times this process asked the store to reserve (leases and direct reservations), the
+   * single-counter direct reservations that waited together counted once.
+   */
+  public long storeReservations() {
+    return reserves.batches() + unbatchedReservations.sum();
+  }
+
+  /** Times this process asked the store to settle a direct reservation; those that waited together counted once. */
+  public long storeSettlements() {
+    return settles.batches();
+  }
+
+  /** Single-counter reservations waiting for the store now (for tests). */
+  int waitingForStore() {
+    return reserves.waiting();
   }
 
   /**
@@ -412,6 +452,17 @@ public final class BudgetLeases implements AutoCloseable {
     return withStore(() -> store.reserve(List.of(c), slice, holdFor.plusMillis(maxAgeMillis)));
   }
 
+  /**
+   * Reserves {@code amount} on the one counter {@code c}, together with the other calls'
+   * single-counter reservations waiting meanwhile ({@link BudgetStore#reserveEach}, batched by
+   * {@link StoreBatches}).
+   *
+   * @throws Busy when no store slot freed within the wait and no other call took this reservation
+   */
+  private Reservation reserveOne(BudgetCounter c, Amount amount, Duration holdFor) {
+    return reserves.submit(new BudgetStore.Ask(c, amount, holdFor), storeWaitNanos);
+  }
+
   /** Ends the slot's refill: calls waiting for it look again. */
   private static void refilled(Slot s) {
     CompletableFuture<Void> done;
@@ -461,6 +512,7 @@ public final class BudgetLeases implements AutoCloseable {
           + " ms");
     }
     try {
+      unbatchedReservations.increment();
       return op.get();
     } finally {
       storeSlots.release();

@@ -14,9 +14,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.UnaryOperator;
 
@@ -160,6 +162,126 @@ public final class BudgetStore {
     }
   }
 
+  /** One reservation of {@link #reserveEach}: {@code amount} on one counter, held for {@code holdFor}. */
+  public record Ask(BudgetCounter counter, Amount amount, Duration holdFor) {}
+
+  /** At most this many asks go into one statement of {@link #reserveEach}. */
+  public static final int MAX_ASKS_PER_STATEMENT = 16;
+
+  /**
+   * Reserves each ask on its own counter, each granted or denied on its own exactly as
+   * {@link #reserve} would with that one counter: the reservations of many calls, or of many
+   * leases, at the cost of about one. On PostgreSQL, up to {@link #MAX_ASKS_PER_STATEMENT} of them
+   * are one autocommit statement: the conditional upsert of {@link #reserve} over all their
+   * counters (in key order, so it locks as every other statement here does), and a reservation
+   * row for each counter that took its ask. An ask that did not fit goes to {@link #reserve},
+   * which names the counter or, if room appeared meanwhile, grants it. SQLite reserves them one by
+   * one: its writers queue for the one database lock anyway.
+   *
+   * @param asks on distinct counters, in any order
+   * @return the outcome of each ask, in the order asked
+   */
+  public List<Reservation> reserveEach(List<Ask> asks) {
+    List<Integer> order = new ArrayList<>(asks.size());
+    for (int i = 0; i < asks.size(); i++) {
+      Ask a = asks.get(i);
+      requireNonNegative("asked", a.amount());
+      if (a.holdFor().isNegative() || a.holdFor().isZero()) {
+        throw new IllegalArgumentException("reservation hold: expected a positive duration, got " + a.holdFor());
+      }
+      order.add(i);
+    }
+    order.sort(Comparator.comparing(i -> asks.get(i).counter().key(), KEY_ORDER));
+    for (int i = 1; i < order.size(); i++) {
+      if (asks.get(order.get(i)).counter().key().equals(asks.get(order.get(i - 1)).counter().key())) {
+        throw new IllegalArgumentException("budget counter " + asks.get(order.get(i)).counter().key()
+            + " is asked twice in one batch of reservations");
+      }
+    }
+    Reservation[] out = new Reservation[asks.size()];
+    if (db.dialect() == Dialect.POSTGRES) {
+      // An ask above its counter's limit never fits, and a new row is inserted without the fit
+      // check: reserve() denies those without writing.
+      List<Integer> batch = order.stream().filter(i -> fits(asks.get(i).counter(), Amount.ZERO, asks.get(i).amount()))
+          .toList();
+      for (int from = 0; from < batch.size(); from += MAX_ASKS_PER_STATEMENT) {
+        List<Integer> part = batch.subList(from, Math.min(batch.size(), from + MAX_ASKS_PER_STATEMENT));
+        if (part.size() > 1) {
+          reserveEachInOneStatement(asks, part, out);
+        }
+      }
+    }
+    for (int i = 0; i < out.length; i++) {
+      if (out[i] == null) {
+        Ask a = asks.get(i);
+        out[i] = reserve(List.of(a.counter()), a.amount(), a.holdFor());
+      }
+    }
+    return List.of(out);
+  }
+
+  /**
+   * PostgreSQL: the asks at {@code part} (indices into {@code asks}, in key order) as one
+   * statement; fills {@code out} for those granted. Leaves it all to the caller when the statement
+   * aborts (a random id was taken).
+   */
+  private void reserveEachInOneStatement(List<Ask> asks, List<Integer> part, Reservation[] out) {
+    long now = clock.millis();
+    long[] ids = new long[part.size()];
+    StringBuilder rows = new StringBuilder();
+    for (int j = 0; j < part.size(); j++) {
+      ids[j] = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+      rows.append(j == 0 ? "(?::bigint, ?::varchar, ?::bigint, ?::bigint, ?::bigint)" : ", (?, ?, ?, ?, ?)");
+    }
+    String sql = "WITH up AS (" + addWhereItFitsSql(part.size()) + "),"
+        + " res AS (INSERT INTO fd_budget_reservation (id, counters, tokens, nano, expires_at)"
+        + " SELECT v.id, v.k, v.t, v.n, v.e FROM (VALUES " + rows + ") AS v (id, k, t, n, e), up"
+        + " WHERE up.counter_key = v.k ON CONFLICT (id) DO NOTHING RETURNING id)"
+        + " SELECT up.counter_key, up.held_tokens, up.held_nano, chk.ok FROM (SELECT 1 / CASE WHEN"
+        + " (SELECT count(*) FROM res) = (SELECT count(*) FROM up) THEN 1 ELSE 0 END AS ok"
+        + (synchronousCommit ? "" : ", set_config('synchronous_commit', 'off', true) AS sc")
+        + ") chk LEFT JOIN up ON true";
+    Optional<Map<String, Amount>> granted = unlessAborted("budget.reserve", tx -> {
+      try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
+        int p = 1;
+        for (int i : part) {
+          Ask a = asks.get(i);
+          p = bindCounters(ps, p, List.of(a.counter()), a.amount());
+        }
+        for (int j = 0; j < part.size(); j++) {
+          Ask a = asks.get(part.get(j));
+          ps.setLong(p++, ids[j]);
+          ps.setString(p++, a.counter().key());
+          ps.setLong(p++, a.amount().tokens());
+          ps.setLong(p++, a.amount().nanoUsd());
+          ps.setLong(p++, saturatedAdd(now, a.holdFor().toMillis()));
+        }
+        Map<String, Amount> held = new HashMap<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            if (rs.getString(1) != null) {
+              held.put(rs.getString(1), new Amount(rs.getLong(2), rs.getLong(3)));
+            }
+          }
+        }
+        return held;
+      }
+    });
+    if (granted.isEmpty()) {
+      return;
+    }
+    Map<String, Amount> after = granted.get();
+    for (int j = 0; j < part.size(); j++) {
+      Ask a = asks.get(part.get(j));
+      Amount held = after.get(a.counter().key());
+      if (held != null) {
+        List<BudgetCounter> one = List.of(a.counter());
+        out[part.get(j)] = new Reservation.Granted(ids[j], keys(one), a.amount(),
+            remaining(one, Map.of(a.counter().key(), held)));
+      }
+    }
+  }
+
   /**
    * Settles a granted reservation with the real usage: each counter's reserved goes down by the
    * reserved amount and its used up by {@code actual}, which may exceed the reservation (the
@@ -186,6 +308,109 @@ public final class BudgetStore {
       return settleInOneStatement(granted.reservationId(), granted.counters(), actual);
     }
     return db.inTransaction("budget.settle", tx -> settle(tx, granted.reservationId(), reserved -> actual));
+  }
+
+  /** One settlement of {@link #settleEach}: a reservation this process was granted, and what its call used. */
+  public record Settlement(Reservation.Granted granted, Amount actual) {}
+
+  /**
+   * Settles each reservation as {@link #settle(Reservation.Granted, Amount)} would: the
+   * settlements of many calls, or of many leases, at the cost of about one. On PostgreSQL, up to
+   * {@link #MAX_ASKS_PER_STATEMENT} of them are one autocommit statement that deletes their
+   * reservations and changes each counter they hold once, by their sums, in key order. SQLite
+   * settles them one by one.
+   *
+   * @param settlements of distinct reservations
+   * @return for each, whether this call settled it (false: it was already settled, or never existed)
+   */
+  public List<Boolean> settleEach(List<Settlement> settlements) {
+    Set<Long> ids = new HashSet<>();
+    for (Settlement st : settlements) {
+      requireNonNegative("actual usage", st.actual());
+      if (!ids.add(st.granted().reservationId())) {
+        throw new IllegalArgumentException("budget reservation " + st.granted().reservationId()
+            + " is settled twice in one batch");
+      }
+    }
+    Boolean[] out = new Boolean[settlements.size()];
+    if (db.dialect() == Dialect.POSTGRES) {
+      for (int from = 0; from < settlements.size(); from += MAX_ASKS_PER_STATEMENT) {
+        List<Settlement> part = settlements.subList(from, Math.min(settlements.size(), from + MAX_ASKS_PER_STATEMENT));
+        if (part.size() > 1) {
+          settleEachInOneStatement(part, from, out);
+        }
+      }
+    }
+    for (int i = 0; i < out.length; i++) {
+      if (out[i] == null) {
+        out[i] = settle(settlements.get(i).granted(), settlements.get(i).actual());
+      }
+    }
+    return List.of(out);
+  }
+
+  /**
+   * PostgreSQL: {@code part} (at {@code from} in the caller's list) as one statement; fills
+   * {@code out}. Leaves it all to the caller when the statement aborts (a counter row is missing),
+   * so that each settles on its own and the one at fault is named.
+   */
+  private void settleEachInOneStatement(List<Settlement> part, int from, Boolean[] out) {
+    // One row per (reservation, counter), in key order; counters numbered in that order, so the
+    // upsert changes (and locks) them in key order, as every other statement here does.
+    record Row(long id, String key, Amount actual) {}
+    List<Row> rows = new ArrayList<>();
+    for (Settlement st : part) {
+      for (String key : st.granted().counters()) {
+        rows.add(new Row(st.granted().reservationId(), key, st.actual()));
+      }
+    }
+    rows.sort(Comparator.comparing(Row::key, KEY_ORDER));
+    StringBuilder values = new StringBuilder();
+    for (int i = 0; i < rows.size(); i++) {
+      values.append(i == 0 ? "(?::bigint, ?::varchar, ?::bigint, ?::bigint, ?::int)" : ", (?, ?, ?, ?, ?)");
+    }
+    String sql = "WITH v (id, k, t, n, o) AS (VALUES " + values + "),"
+        + " r AS (DELETE FROM fd_budget_reservation WHERE id IN (SELECT id FROM v) RETURNING id, tokens, nano),"
+        + " u AS (INSERT INTO fd_budget_counter (counter_key, budget, limit_tokens, limit_nano, used_tokens, used_nano,"
+        + " reserved_tokens, reserved_nano, held, expires_at)"
+        + " SELECT v.k, '', -1, -1, sum(v.t)::bigint, sum(v.n)::bigint, sum(r.tokens)::bigint, sum(r.nano)::bigint,"
+        + " count(*), 0 FROM v JOIN r ON r.id = v.id GROUP BY v.k ORDER BY min(v.o)"
+        + " ON CONFLICT (counter_key) DO UPDATE SET"
+        + " reserved_tokens = fd_budget_counter.reserved_tokens - excluded.reserved_tokens,"
+        + " reserved_nano = fd_budget_counter.reserved_nano - excluded.reserved_nano,"
+        + " used_tokens = fd_budget_counter.used_tokens + excluded.used_tokens,"
+        + " used_nano = fd_budget_counter.used_nano + excluded.used_nano,"
+        + " held = fd_budget_counter.held - excluded.held"
+        + " RETURNING xmax = 0 AS inserted)"
+        + " SELECT r.id, chk.ok FROM (SELECT 1 / CASE WHEN EXISTS (SELECT 1 FROM u WHERE inserted) THEN 0 ELSE 1 END"
+        + " AS ok" + (synchronousCommit ? "" : ", set_config('synchronous_commit', 'off', true) AS sc")
+        + ") chk LEFT JOIN r ON true";
+    Optional<Set<Long>> done = unlessAborted("budget.settle", tx -> {
+      try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
+        int p = 1;
+        for (int i = 0; i < rows.size(); i++) {
+          Row row = rows.get(i);
+          ps.setLong(p++, row.id());
+          ps.setString(p++, row.key());
+          ps.setLong(p++, row.actual().tokens());
+          ps.setLong(p++, row.actual().nanoUsd());
+          ps.setInt(p++, i);
+        }
+        Set<Long> ids = new HashSet<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            long id = rs.getLong(1);
+            if (!rs.wasNull()) {
+              ids.add(id);
+            }
+          }
+        }
+        return ids;
+      }
+    });
+    for (int i = 0; i < part.size() && done.isPresent(); i++) {
+      out[from + i] = done.get().contains(part.get(i).granted().reservationId());
+    }
   }
 
   /**
@@ -436,33 +661,42 @@ public final class BudgetStore {
         + " (SELECT count(*) FROM res) = 1 AND (SELECT count(*) FROM up) = " + sorted.size()
         + " THEN 1 ELSE 0 END AS ok" + (synchronousCommit ? "" : ", set_config('synchronous_commit', 'off', true) AS sc")
         + ") chk LEFT JOIN up ON true";
-    try {
-      return db.autocommit("budget.reserve", tx -> {
-        try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
-          ps.setLong(1, id);
-          ps.setString(2, joinKeys(sorted));
-          ps.setLong(3, asked.tokens());
-          ps.setLong(4, asked.nanoUsd());
-          ps.setLong(5, expiresAt);
-          bindCounters(ps, 6, sorted, asked);
-          Map<String, Amount> after = new HashMap<>();
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              after.put(rs.getString(1), new Amount(rs.getLong(2), rs.getLong(3)));
-            }
+    return unlessAborted("budget.reserve", tx -> {
+      try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
+        ps.setLong(1, id);
+        ps.setString(2, joinKeys(sorted));
+        ps.setLong(3, asked.tokens());
+        ps.setLong(4, asked.nanoUsd());
+        ps.setLong(5, expiresAt);
+        bindCounters(ps, 6, sorted, asked);
+        Map<String, Amount> after = new HashMap<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            after.put(rs.getString(1), new Amount(rs.getLong(2), rs.getLong(3)));
           }
-          return Optional.of(new Reservation.Granted(id, keys(sorted), asked, remaining(sorted, after)));
         }
-      });
+        return new Reservation.Granted(id, keys(sorted), asked, remaining(sorted, after));
+      }
+    });
+  }
+
+  private static final String DIVISION_BY_ZERO = "22012";
+
+  /**
+   * PostgreSQL: runs {@code work} in autocommit mode; empty when its statement aborted itself by
+   * dividing by zero (how the one-statement paths here undo everything and hand over to a slower
+   * path that decides and explains).
+   */
+  private <T> Optional<T> unlessAborted(String operation, Database.TxWork<T> work) {
+    try {
+      return Optional.of(db.autocommit(operation, work));
     } catch (StoreException e) {
-      if (e.getCause() instanceof SQLException sql2 && DIVISION_BY_ZERO.equals(sql2.getSQLState())) {
+      if (e.getCause() instanceof SQLException sql && DIVISION_BY_ZERO.equals(sql.getSQLState())) {
         return Optional.empty();
       }
       throw e;
     }
   }
-
-  private static final String DIVISION_BY_ZERO = "22012";
 
   /**
    * PostgreSQL: settling as one autocommit statement, after reading which counters the
@@ -504,27 +738,20 @@ public final class BudgetStore {
         + " RETURNING xmax = 0 AS inserted)"
         + " SELECT (SELECT count(*) FROM r), 1 / CASE WHEN EXISTS (SELECT 1 FROM u WHERE inserted) THEN 0 ELSE 1 END"
         + (synchronousCommit ? "" : ", set_config('synchronous_commit', 'off', true)");
-    try {
-      return db.autocommit("budget.settle", tx -> {
-        try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
-          ps.setLong(1, id);
-          ps.setLong(2, actual.tokens());
-          ps.setLong(3, actual.nanoUsd());
-          for (int i = 0; i < counters.length; i++) {
-            ps.setString(4 + i, counters[i]);
-          }
-          try (ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getLong(1) == 1;
-          }
+    return unlessAborted("budget.settle", tx -> {
+      try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
+        ps.setLong(1, id);
+        ps.setLong(2, actual.tokens());
+        ps.setLong(3, actual.nanoUsd());
+        for (int i = 0; i < counters.length; i++) {
+          ps.setString(4 + i, counters[i]);
         }
-      });
-    } catch (StoreException e) {
-      if (e.getCause() instanceof SQLException sql2 && DIVISION_BY_ZERO.equals(sql2.getSQLState())) {
-        return db.inTransaction("budget.settle", tx -> settle(tx, id, reserved -> actual));
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1) == 1;
+        }
       }
-      throw e;
-    }
+    }).orElseGet(() -> db.inTransaction("budget.settle", tx -> settle(tx, id, reserved -> actual)));
   }
 
   /** PostgreSQL: this transaction's commit does not wait for the flush (see the class comment). */

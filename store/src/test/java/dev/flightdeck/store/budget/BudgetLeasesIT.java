@@ -18,8 +18,11 @@ import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -281,6 +284,76 @@ class BudgetLeasesIT {
     } finally {
       leases.close();
       db.close();
+    }
+  }
+
+  /**
+   * Small budgets reserved call by call go to the store together: while one session's reservation
+   * waits (its row locked by another transaction, the one store slot taken), the reservations of
+   * 99 other sessions queue, and then go to the store in statements of up to
+   * {@link BudgetStore#MAX_ASKS_PER_STATEMENT}, each granted on its own.
+   */
+  @Test
+  void smallBudgetsReservedMeanwhile_goToTheStoreTogether() throws Exception {
+    String url = TestDatabases.freshPostgresUrl();
+    Database db = Database.postgres(url);
+    BudgetStore store = new BudgetStore(db, Clock.systemUTC());
+    BudgetLeases leases = new BudgetLeases(store, Clock.systemUTC(), Duration.ofMinutes(5), Duration.ofMinutes(5), 64,
+        1, Duration.ofSeconds(30));
+    ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
+    Amount ask = new Amount(ASK, 0);
+    BudgetCounter agent = new BudgetCounter("budget/daily/agent/a", "daily", 6_400_000, -1, NEVER); // leased
+    List<BudgetCounter> sessions = new ArrayList<>();
+    for (int i = 0; i < 100; i++) { // 5,000 tokens: a slice (78) holds no call, so each call reserves
+      sessions.add(new BudgetCounter("budget/session/session/s" + i, "session", 5_000, -1, NEVER));
+    }
+    try (Connection blocker = DriverManager.getConnection(url)) {
+      store.settle((Reservation.Granted) store.reserve(List.of(sessions.get(0)), ask, HOLD), ask);
+      blocker.setAutoCommit(false);
+      try (PreparedStatement lock = blocker.prepareStatement(
+          "SELECT used_tokens FROM fd_budget_counter WHERE counter_key = ? FOR UPDATE")) {
+        lock.setString(1, sessions.get(0).key());
+        assertThat(lock.executeQuery().next()).isTrue();
+      }
+      List<Future<BudgetLeases.Result>> results = new ArrayList<>();
+      results.add(calls.submit(() -> leases.reserve(List.of(agent, sessions.get(0)), ask, HOLD)));
+      awaitTrue(() -> leases.storeReservations() == 2, "the agent's lease, then the first session's reservation");
+      for (BudgetCounter s : sessions.subList(1, sessions.size())) {
+        results.add(calls.submit(() -> leases.reserve(List.of(agent, s), ask, HOLD)));
+      }
+      awaitTrue(() -> leases.waitingForStore() == 99, "the other sessions' reservations queued");
+      blocker.commit();
+      for (Future<BudgetLeases.Result> r : results) {
+        BudgetLeases.Held held = (BudgetLeases.Held) r.get(10, TimeUnit.SECONDS);
+        assertThat(held.leased()).hasSize(1);
+        assertThat(held.direct()).isNotNull();
+        leases.settle(held, new Amount(60, 0));
+      }
+      assertThat(leases.leasesAsked()).isEqualTo(1);
+      assertThat(leases.directReservations()).isEqualTo(100);
+      assertThat(leases.storeReservations()).as("the lease, the first session, then 99 in statements of up to 16")
+          .isEqualTo(2 + (99 + BudgetStore.MAX_ASKS_PER_STATEMENT - 1) / BudgetStore.MAX_ASKS_PER_STATEMENT);
+    } finally {
+      calls.shutdownNow();
+      leases.close();
+    }
+    try {
+      for (BudgetCounter s : sessions) {
+        CounterState state = store.counter(s.key()).orElseThrow();
+        assertThat(state.reserved()).as(s.key()).isEqualTo(Amount.ZERO);
+        assertThat(state.used()).as(s.key()).isEqualTo(new Amount(s == sessions.get(0) ? ASK + 60 : 60, 0));
+      }
+      assertThat(store.counter(agent.key()).orElseThrow().used()).isEqualTo(new Amount(100 * 60, 0));
+    } finally {
+      db.close();
+    }
+  }
+
+  private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("waiting until " + what).isLessThan(deadline);
+      Thread.sleep(5);
     }
   }
 

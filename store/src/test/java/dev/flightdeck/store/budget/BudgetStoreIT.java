@@ -13,6 +13,8 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -137,6 +139,149 @@ class BudgetStoreIT {
         .isEqualTo(new Reservation.Denied(small, Amount.ZERO, new Amount(100, 0)));
     assertThat(store.counter(session.key())).isEmpty();
     assertThat(store.counter(small.key())).isEmpty();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void reserveEach_grantsOrDeniesEachAskOnItsOwn_asReserveWouldWithThatCounter(Dialect d) {
+    open(d);
+    BudgetCounter full = tokens("session/full", 1_000);
+    BudgetCounter old = new BudgetCounter("agent/triage/day", "daily", -1, 5_000_000, DAY_END);
+    BudgetCounter fresh = tokens("session/new", 10_000);
+    BudgetCounter tiny = tokens("session/tiny", 50);
+    store.settle(granted(List.of(full), new Amount(950, 0)), new Amount(960, 0));
+    store.settle(granted(List.of(old), new Amount(0, 1_000_000)), new Amount(0, 1_000_000));
+
+    // Not in key order, with one ask that no longer fits and one above its counter's limit.
+    List<Reservation> r = store.reserveEach(List.of(
+        new BudgetStore.Ask(fresh, new Amount(400, 0), HOLD),
+        new BudgetStore.Ask(full, new Amount(100, 0), HOLD),
+        new BudgetStore.Ask(old, new Amount(0, 3_000_000), Duration.ofSeconds(30)),
+        new BudgetStore.Ask(tiny, new Amount(100, 0), HOLD)));
+
+    assertThat(r).hasSize(4);
+    Reservation.Granted onFresh = (Reservation.Granted) r.get(0);
+    assertThat(onFresh.counters()).containsExactly(fresh.key());
+    assertThat(onFresh.remainingTokensAndNano()).isEqualTo(new Amount(9_600, -1));
+    assertThat(r.get(1)).isEqualTo(new Reservation.Denied(full, new Amount(960, 0), new Amount(100, 0)));
+    Reservation.Granted onOld = (Reservation.Granted) r.get(2);
+    assertThat(onOld.remainingTokensAndNano()).isEqualTo(new Amount(-1, 1_000_000));
+    assertThat(r.get(3)).isEqualTo(new Reservation.Denied(tiny, Amount.ZERO, new Amount(100, 0)));
+    assertThat(onFresh.reservationId()).isNotEqualTo(onOld.reservationId());
+
+    assertThat(state(fresh.key()).reserved()).isEqualTo(new Amount(400, 0));
+    assertThat(state(full.key())).isEqualTo(new CounterState(full.key(), "daily", new Amount(960, 0), Amount.ZERO,
+        1_000, -1));
+    assertThat(state(old.key()).reserved()).isEqualTo(new Amount(0, 3_000_000));
+    assertThat(store.counter(tiny.key())).as("a denied ask above its limit creates no counter").isEmpty();
+
+    // Each grant is a reservation of its own: settled on its own, and swept after its own hold.
+    assertThat(store.settle(onFresh, new Amount(250, 0))).isTrue();
+    assertThat(state(fresh.key()).used()).isEqualTo(new Amount(250, 0));
+    clock.advance(Duration.ofMinutes(1));
+    assertThat(store.sweepExpired()).as("only the 30 s hold expired").isEqualTo(1);
+    assertThat(state(old.key())).isEqualTo(new CounterState(old.key(), "daily", new Amount(0, 4_000_000), Amount.ZERO,
+        -1, 5_000_000));
+    assertThat(store.settle(onOld, Amount.ZERO)).as("already settled by the sweeper").isFalse();
+
+    assertThat(store.reserveEach(List.of())).isEmpty();
+    assertThatThrownBy(() -> store.reserveEach(List.of(new BudgetStore.Ask(fresh, new Amount(1, 0), HOLD),
+        new BudgetStore.Ask(fresh, new Amount(2, 0), HOLD))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("session/new is asked twice");
+    assertThatThrownBy(() -> store.reserveEach(List.of(new BudgetStore.Ask(fresh, new Amount(-1, 0), HOLD))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("asked");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void reserveEachAndSettleEach_areOneStatementEachOnPostgres_andSettleSharedCountersByTheirSums(Dialect d) {
+    open(d);
+    Map<String, Integer> operations = new ConcurrentHashMap<>();
+    db.onTiming((operation, nanos) -> operations.merge(operation, 1, Integer::sum));
+    BudgetCounter a = tokens("a/agent", 10_000);
+    BudgetCounter b = new BudgetCounter("b/team", "team", 10_000, 9_000_000, DAY_END);
+    BudgetCounter c = tokens("c/session", 10_000);
+    Reservation.Granted onAb = granted(List.of(a, b), new Amount(500, 1_000_000));
+    Reservation.Granted onBc = granted(List.of(b, c), new Amount(300, 2_000_000));
+    Reservation.Granted onA = granted(List.of(a), new Amount(200, 0));
+    Reservation.Granted done = granted(List.of(c), new Amount(100, 0));
+    assertThat(store.settle(done, new Amount(90, 0))).isTrue();
+    List<Reservation> fresh = store.reserveEach(List.of(new BudgetStore.Ask(tokens("s/1", 1_000), new Amount(10, 0), HOLD),
+        new BudgetStore.Ask(tokens("s/2", 1_000), new Amount(20, 0), HOLD),
+        new BudgetStore.Ask(tokens("s/3", 1_000), new Amount(30, 0), HOLD)));
+    assertThat(fresh).allMatch(r -> r instanceof Reservation.Granted);
+    operations.clear();
+
+    List<Boolean> settled = store.settleEach(List.of(
+        new BudgetStore.Settlement(onAb, new Amount(450, 1_200_000)), // an overrun on cost
+        new BudgetStore.Settlement(onBc, new Amount(100, 500_000)),
+        new BudgetStore.Settlement(done, new Amount(1, 0)), // already settled: changes nothing
+        new BudgetStore.Settlement(onA, new Amount(250, 0)),
+        new BudgetStore.Settlement((Reservation.Granted) fresh.get(1), new Amount(5, 0))));
+
+    assertThat(settled).containsExactly(true, true, false, true, true);
+    assertThat(operations.get("budget.settle")).as("store calls to settle").isEqualTo(d == Dialect.POSTGRES ? 1 : 5);
+    assertThat(state(a.key())).isEqualTo(new CounterState(a.key(), "daily", new Amount(700, 1_200_000), Amount.ZERO,
+        10_000, -1));
+    assertThat(state(b.key())).isEqualTo(new CounterState(b.key(), "team", new Amount(550, 1_700_000), Amount.ZERO,
+        10_000, 9_000_000));
+    assertThat(state(c.key()).used()).isEqualTo(new Amount(190, 500_000));
+    assertThat(state(c.key()).reserved()).isEqualTo(Amount.ZERO);
+    assertThat(state("s/2").used()).isEqualTo(new Amount(5, 0));
+    assertThat(state("s/1").reserved()).as("not in the batch").isEqualTo(new Amount(10, 0));
+
+    operations.clear();
+    List<Reservation> more = store.reserveEach(List.of(new BudgetStore.Ask(tokens("s/4", 1_000), new Amount(10, 0), HOLD),
+        new BudgetStore.Ask(tokens("s/5", 1_000), new Amount(20, 0), HOLD),
+        new BudgetStore.Ask(a, new Amount(30, 0), HOLD)));
+    assertThat(more).allMatch(r -> r instanceof Reservation.Granted);
+    assertThat(operations.get("budget.reserve")).as("store calls to reserve").isEqualTo(d == Dialect.POSTGRES ? 1 : 3);
+    assertThat(state(a.key()).reserved()).isEqualTo(new Amount(30, 0));
+    assertThatThrownBy(() -> store.settleEach(List.of(new BudgetStore.Settlement(onA, Amount.ZERO),
+        new BudgetStore.Settlement(onA, Amount.ZERO))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("settled twice");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Dialect.class)
+  void reserveEach_fromManyThreadsAtOnce_neverGrantsBeyondALimit(Dialect d) throws Exception {
+    open(d);
+    List<BudgetCounter> counters = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      counters.add(tokens("shared/" + i, 1_000));
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<List<Reservation>>> batches = new ArrayList<>();
+    try {
+      for (int t = 0; t < 40; t++) {
+        int shift = t;
+        batches.add(pool.submit(() -> {
+          start.await();
+          List<BudgetStore.Ask> asks = new ArrayList<>();
+          for (int i = 0; i < 4; i++) { // 4 of the 6 counters, a different window each time
+            asks.add(new BudgetStore.Ask(counters.get((shift + i) % counters.size()), new Amount(70, 0), HOLD));
+          }
+          return store.reserveEach(asks);
+        }));
+      }
+      start.countDown();
+      long[] granted = new long[counters.size()];
+      for (Future<List<Reservation>> f : batches) {
+        for (Reservation r : f.get()) {
+          if (r instanceof Reservation.Granted g) {
+            granted[Integer.parseInt(g.counters().get(0).substring("shared/".length()))] += g.reserved().tokens();
+          }
+        }
+      }
+      for (int i = 0; i < counters.size(); i++) {
+        // 40 batches x 4 asks / 6 counters: about 27 asks of 70 on each, room for 14 of them.
+        assertThat(granted[i]).as("granted on " + i).isEqualTo(14 * 70);
+        assertThat(state(counters.get(i).key()).reserved()).isEqualTo(new Amount(14 * 70, 0));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @ParameterizedTest
