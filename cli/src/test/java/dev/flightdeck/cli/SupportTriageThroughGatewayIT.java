@@ -54,6 +54,7 @@ class SupportTriageThroughGatewayIT {
     String base = fd.gatewayUrl().orElseThrow() + "/v1";
     v2 = agent("support-triage-v2", base);
     v3 = agent("support-triage-v3", base);
+    fd.gateway().orElseThrow().models().housekeeping(); // the gateway knows the new keys now, not at its next tick
   }
 
   private SupportTriageAgent agent(String version, String base) {
