@@ -158,6 +158,15 @@ public final class BudgetLeases implements AutoCloseable {
     Busy(String message) {
       super(message, null, false, false);
     }
+
+    static Busy noSlotWithin(long waitNanos) {
+      return new Busy("the budget store is busy: no answer slot within " + TimeUnit.NANOSECONDS.toMillis(waitNanos)
+          + " ms");
+    }
+
+    static Busy interrupted() {
+      return new Busy("interrupted while waiting for the budget store");
+    }
   }
 
   /**
@@ -267,11 +276,6 @@ public final class BudgetLeases implements AutoCloseable {
    */
   public long storeReservations() {
     return reserves.batches() + unbatchedReservations.sum();
-  }
-
-  /** Times this process asked the store to settle a direct reservation; those that waited together counted once. */
-  public long storeSettlements() {
-    return settles.batches();
   }
 
   /** Single-counter reservations waiting for the store now (for tests). */
@@ -505,11 +509,10 @@ public final class BudgetLeases implements AutoCloseable {
       got = storeSlots.tryAcquire(storeWaitNanos, TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new Busy("interrupted while waiting for the budget store");
+      throw Busy.interrupted();
     }
     if (!got) {
-      throw new Busy("the budget store is busy: no answer slot within " + TimeUnit.NANOSECONDS.toMillis(storeWaitNanos)
-          + " ms");
+      throw Busy.noSlotWithin(storeWaitNanos);
     }
     try {
       unbatchedReservations.increment();

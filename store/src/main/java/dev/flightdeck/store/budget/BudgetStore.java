@@ -170,8 +170,8 @@ public final class BudgetStore {
 
   /**
    * Reserves each ask on its own counter, each granted or denied on its own exactly as
-   * {@link #reserve} would with that one counter: the reservations of many calls, or of many
-   * leases, at the cost of about one. On PostgreSQL, up to {@link #MAX_ASKS_PER_STATEMENT} of them
+   * {@link #reserve} would with that one counter: the reservations of many calls at the cost of
+   * about one. On PostgreSQL, up to {@link #MAX_ASKS_PER_STATEMENT} of them
    * are one autocommit statement: the conditional upsert of {@link #reserve} over all their
    * counters (in key order, so it locks as every other statement here does), and a reservation
    * row for each counter that took its ask. An ask that did not fit goes to {@link #reserve},
@@ -315,7 +315,7 @@ public final class BudgetStore {
 
   /**
    * Settles each reservation as {@link #settle(Reservation.Granted, Amount)} would: the
-   * settlements of many calls, or of many leases, at the cost of about one. On PostgreSQL, up to
+   * settlements of many calls at the cost of about one. On PostgreSQL, up to
    * {@link #MAX_ASKS_PER_STATEMENT} of them are one autocommit statement that deletes their
    * reservations and changes each counter they hold once, by their sums, in key order. SQLite
    * settles them one by one.

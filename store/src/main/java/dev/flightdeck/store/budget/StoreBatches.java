@@ -72,8 +72,7 @@ final class StoreBatches<T, R> {
     }
     if (!got) {
       if (queued.remove(mine)) {
-        throw new BudgetLeases.Busy(interrupted ? "interrupted while waiting for the budget store"
-            : "the budget store is busy: no answer slot within " + TimeUnit.NANOSECONDS.toMillis(waitNanos) + " ms");
+        throw interrupted ? BudgetLeases.Busy.interrupted() : BudgetLeases.Busy.noSlotWithin(waitNanos);
       }
       return mine.outcome(); // another thread's batch has it
     }

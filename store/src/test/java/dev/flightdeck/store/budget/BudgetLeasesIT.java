@@ -1,6 +1,7 @@
 package dev.flightdeck.store.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.flightdeck.store.Database;
@@ -22,7 +23,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -317,11 +317,13 @@ class BudgetLeasesIT {
       }
       List<Future<BudgetLeases.Result>> results = new ArrayList<>();
       results.add(calls.submit(() -> leases.reserve(List.of(agent, sessions.get(0)), ask, HOLD)));
-      awaitTrue(() -> leases.storeReservations() == 2, "the agent's lease, then the first session's reservation");
+      await().alias("the agent's lease, then the first session's reservation").atMost(Duration.ofSeconds(10))
+          .until(() -> leases.storeReservations() == 2);
       for (BudgetCounter s : sessions.subList(1, sessions.size())) {
         results.add(calls.submit(() -> leases.reserve(List.of(agent, s), ask, HOLD)));
       }
-      awaitTrue(() -> leases.waitingForStore() == 99, "the other sessions' reservations queued");
+      await().alias("the other sessions' reservations queued").atMost(Duration.ofSeconds(10))
+          .until(() -> leases.waitingForStore() == 99);
       blocker.commit();
       for (Future<BudgetLeases.Result> r : results) {
         BudgetLeases.Held held = (BudgetLeases.Held) r.get(10, TimeUnit.SECONDS);
@@ -349,13 +351,6 @@ class BudgetLeasesIT {
     }
   }
 
-  private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("waiting until " + what).isLessThan(deadline);
-      Thread.sleep(5);
-    }
-  }
 
   /** Runs background work in the calling thread. */
   private static ExecutorService inline() {

@@ -2,7 +2,9 @@ package dev.flightdeck.store.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -12,7 +14,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -48,7 +49,7 @@ class StoreBatchesTest {
     List<Future<String>> outcomes = new ArrayList<>();
     for (String item : items) {
       outcomes.add(threads.submit(() -> b.submit(item, TimeUnit.SECONDS.toNanos(30))));
-      await(() -> b.waiting() == outcomes.size()); // in this order
+      await().atMost(Duration.ofSeconds(10)).until(() -> b.waiting() == outcomes.size()); // in this order
     }
     slot.release();
     for (int i = 0; i < items.size(); i++) {
@@ -68,9 +69,9 @@ class StoreBatchesTest {
     StoreBatches<String, String> b = batches(down);
     slot.acquire();
     Future<String> one = threads.submit(() -> b.submit("a:1", -1));
-    await(() -> b.waiting() == 1);
+    await().atMost(Duration.ofSeconds(10)).until(() -> b.waiting() == 1);
     Future<String> two = threads.submit(() -> b.submit("b:1", -1));
-    await(() -> b.waiting() == 2);
+    await().atMost(Duration.ofSeconds(10)).until(() -> b.waiting() == 2);
     slot.release();
     for (Future<String> f : List.of(one, two)) {
       assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class).cause()
@@ -90,13 +91,5 @@ class StoreBatchesTest {
     slot.release();
     assertThat(b.submit("b:1", 0)).isEqualTo("B:1");
     assertThat(calls).containsExactly(List.of("b:1"));
-  }
-
-  private static void await(BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("waited 10 s").isLessThan(deadline);
-      Thread.sleep(2);
-    }
   }
 }
